@@ -1,0 +1,3 @@
+from channelport.cli import main
+
+main()
