@@ -1,0 +1,61 @@
+"""The root command `channelport` and its groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from channelport import __version__
+from channelport.cli import installation
+from channelport.cli.accounts import account_app
+from channelport.cli.errors import CliGroup
+from channelport.cli.imports import import_app
+from channelport.cli import sync as sync_cli
+from channelport.cli.worker import worker_app
+
+app = typer.Typer(
+    cls=CliGroup,
+    help="Channelport: imports orders and order events from your sales channels, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"channelport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
+) -> None:
+    """Channelport: imports orders and order events from your sales channels, exactly once."""
+
+
+app.command("init")(installation.init)
+app.command("connectors")(installation.connectors)
+app.add_typer(installation.edition_app, name="edition")
+app.add_typer(account_app, name="account")
+app.add_typer(import_app, name="import")
+app.command("sync")(sync_cli.sync)
+app.command("runs")(sync_cli.runs)
+app.add_typer(sync_cli.orders_app, name="orders")
+app.command("events")(sync_cli.events)
+app.add_typer(worker_app, name="worker")
+
+try:  # the simulator's commands, when that package is present
+    from channelport.simulator.cli import marketplace_app
+except ImportError:  # pragma: no cover
+    pass
+else:
+    app.add_typer(marketplace_app, name="marketplace")
+
+
+def main() -> None:
+    app()

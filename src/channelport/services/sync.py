@@ -1,0 +1,429 @@
+"""The sync of one account (Abgleich), step by step as DESIGN.md lays it out.
+
+1. refuse without the order package, for an inactive or a locked account;
+2. take the lease (one conditional UPDATE) or report "busy";
+3. subscribe when an event import changed or a request is pending, and mark the
+   requests delivered only after the channel accepted them;
+4. loop: pull; in ONE transaction record every event, apply it, retry parked ones,
+   store connector state and renew the lease; commit; then acknowledge;
+5. finish the sync run row and release the lease.
+
+An effect is always committed before its event is acknowledged, so a crash anywhere
+loses nothing; a redelivered event is recognised by its id or by the domain rules.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Connection, insert, update
+
+from channelport.connectors.base import Batch, Connector, EventImport, Received
+from channelport.connectors.registry import get_kind
+from channelport.domain import codec
+from channelport.domain.accounts import Account
+from channelport.domain.events import EventType
+from channelport.domain.inbox import InboxResult, InboxView, ParkedEvent, process
+from channelport.domain.outcomes import Outcome
+from channelport.errors import ChannelportError, CredentialsRejected, SyncRefused
+from channelport.services.accounts import connector_config
+from channelport.services.installation import require_order_package
+from channelport.services.runtime import Runtime
+from channelport.store import accounts as accounts_repo
+from channelport.store import orders as orders_repo
+from channelport.store import received as received_repo
+from channelport.store.db import unit_of_work
+from channelport.store.tables import connector_state, sync_runs
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 1000
+UNKNOWN = "unknown"  # the counts' key for events without a known type
+IDLE_PAGES_LIMIT = 3  # pages in a row with nothing new: the channel is re-sending, stop
+
+
+class LeaseLost(ChannelportError):
+    """Another process took this account's lease: stop before writing anything more."""
+
+
+@dataclass
+class SyncProgress:
+    account: str
+    run_id: int | None = None
+    events: int = 0
+    batches: int = 0
+    counts: dict[str, Counter[str]] = field(default_factory=dict)
+    phase: str = "starting"
+
+    def count(self, event_type: str, outcome: str, n: int = 1) -> None:
+        self.counts.setdefault(event_type, Counter())[outcome] += n
+
+    def totals(self) -> Counter[str]:
+        total: Counter[str] = Counter()
+        for per_type in self.counts.values():
+            total.update(per_type)
+        return total
+
+    def counts_json(self) -> dict[str, dict[str, int]]:
+        return {t: dict(sorted(c.items())) for t, c in sorted(self.counts.items())}
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    account: str
+    status: str  # succeeded, failed, skipped, busy
+    run_id: int | None = None
+    events: int = 0
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def total(self, outcome: str) -> int:
+        return sum(per_type.get(outcome, 0) for per_type in self.counts.values())
+
+
+ProgressCallback = Callable[[SyncProgress], None]
+ConnectorFactory = Callable[[Account, Any, Any], Connector]
+
+
+def new_owner(label: str = "sync") -> str:
+    return f"{label}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def sync_account(
+    rt: Runtime,
+    account: Account,
+    *,
+    trigger: str,
+    owner: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    stop: threading.Event | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> SyncReport:
+    """Sync one account until the channel has nothing more, or `stop` is set."""
+    owner = owner or new_owner()
+    try:
+        _refuse_if_not_syncable(rt, account)
+    except SyncRefused as exc:
+        return SyncReport(account.name, "skipped", error=str(exc))
+    if not _take_lease(rt, account, owner):
+        return SyncReport(account.name, "busy", error="another process is syncing this account")
+    try:
+        return _SyncRun(rt, account, trigger, owner, on_progress, stop, transport).run()
+    finally:
+        with unit_of_work(rt.engine) as conn:
+            accounts_repo.release_lease(conn, account.id, owner=owner)
+
+
+def _refuse_if_not_syncable(rt: Runtime, account: Account) -> None:
+    with unit_of_work(rt.engine) as conn:
+        require_order_package(accounts_repo.load_packages(conn) or frozenset())
+        current = accounts_repo.get_account_by_id(conn, account.id)
+    if not current.active:
+        raise SyncRefused("inactive")
+    if current.locked:
+        raise SyncRefused(f"locked: {current.lock_reason}")
+
+
+def _take_lease(rt: Runtime, account: Account, owner: str) -> bool:
+    now = rt.now()
+    with unit_of_work(rt.engine) as conn:
+        return accounts_repo.take_lease(
+            conn, account.id, owner=owner, now=now, until=now + timedelta(seconds=rt.settings.lease_seconds)
+        )
+
+
+class _SyncRun:
+    def __init__(
+        self,
+        rt: Runtime,
+        account: Account,
+        trigger: str,
+        owner: str,
+        on_progress: ProgressCallback | None,
+        stop: threading.Event | None,
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        self.rt = rt
+        self.account = account
+        self.trigger = trigger
+        self.owner = owner
+        self.on_progress = on_progress or (lambda _p: None)
+        self.stop = stop or threading.Event()
+        self.transport = transport
+        self.progress = SyncProgress(account.name)
+        self.started_at = rt.now()
+
+    def run(self) -> SyncReport:
+        self.progress.run_id = self._start_run_row()
+        error: str | None = None
+        status = "succeeded"
+        connector: Connector | None = None
+        try:
+            with unit_of_work(self.rt.engine) as conn:
+                account = accounts_repo.get_account_by_id(conn, self.account.id)
+                config = connector_config(self.rt, conn, account)
+                imports = accounts_repo.load_imports(conn, account.id)
+                state = _load_state(conn, account.id)
+            connector = get_kind(account.kind).create(config, state, transport=self.transport)
+            self._subscribe_if_needed(connector, account, imports)
+            enabled = frozenset(i.event_type for i in imports if i.enabled)
+            self._drain(connector, enabled)
+        except CredentialsRejected as exc:
+            status, error = "failed", f"credentials rejected: {exc}"
+            self._mark_credentials_rejected(str(exc))
+            log.error("account %s: %s", self.account.name, error)
+        except LeaseLost as exc:
+            status, error = "failed", str(exc)
+        except ChannelportError as exc:
+            status, error = "failed", str(exc)
+            log.warning("account %s: sync failed: %s", self.account.name, exc)
+        except Exception as exc:  # noqa: BLE001 - a sync never takes the worker down with it
+            status, error = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+            log.exception("account %s: sync crashed", self.account.name)
+        finally:
+            if connector is not None:
+                connector.close()
+        return self._finish(status, error)
+
+    # --- steps --------------------------------------------------------------------
+
+    def _subscribe_if_needed(self, connector: Connector, account: Account, imports: Sequence[EventImport]) -> None:
+        pending = [i.event_type for i in imports if i.pending and i.enabled]
+        if not (account.subscription_changed or pending):
+            return
+        self.progress.phase = "subscribing"
+        self.on_progress(self.progress)
+        connector.subscribe(imports)
+        with unit_of_work(self.rt.engine) as conn:
+            accounts_repo.mark_delivered(conn, account.id, pending, now=self.rt.now())
+
+    def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> None:
+        idle_pages = 0
+        self.progress.phase = "importing"
+        while not self.stop.is_set():
+            batch = connector.pull(PAGE_SIZE)
+            if batch.empty:
+                return
+            fresh = self._store_batch(batch, enabled)
+            connector.ack(batch)
+            self.progress.batches += 1
+            self.progress.events += len(batch.items)
+            self.on_progress(self.progress)
+            idle_pages = 0 if fresh else idle_pages + 1
+            if idle_pages >= IDLE_PAGES_LIMIT:
+                log.warning("account %s: channel keeps re-sending known events; ending this sync", self.account.name)
+                return
+
+    def _store_batch(self, batch: Batch, enabled: frozenset[EventType]) -> int:
+        """Record, apply and store one batch in one transaction; returns how many ids were new."""
+        now = self.rt.now()
+        account_id = self.account.id
+        with unit_of_work(self.rt.engine) as conn:
+            if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
+                raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
+            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
+            events = [item.event for item in batch.items if item.event is not None]
+            order_ids = {event.order_id for event in events}
+            stored = orders_repo.load_orders(conn, account_id, order_ids)
+            parked = received_repo.parked_events(conn, account_id, order_ids - stored.keys())
+            view = InboxView(
+                orders={order_id: state for order_id, (_pk, state) in stored.items()},
+                parked={order_id: [ParkedEvent(e) for e in evs] for order_id, evs in parked.items()},
+                seen={event_id: Outcome(outcome) for event_id, outcome in seen.items()},
+            )
+            result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
+            pks = self._write_orders(conn, stored, result, now)
+            fresh = self._write_log(conn, batch.items, seen, result, now)
+            self._write_history(conn, pks, result, now)
+            if batch.state is not None:
+                _save_state(conn, account_id, batch.state, now)
+            self._write_run_progress(conn)
+        return fresh
+
+    def _write_orders(
+        self, conn: Connection, stored: dict[str, tuple[int, Any]], result: InboxResult, now: datetime
+    ) -> dict[str, int]:
+        pks = {order_id: pk for order_id, (pk, _state) in stored.items()}
+        created = [result.orders[order_id] for order_id in sorted(result.created)]
+        pks.update(orders_repo.insert_orders(conn, self.account.id, created, now=now))
+        changed = [
+            (stored[order_id][0], stored[order_id][1], state)
+            for order_id, state in result.orders.items()
+            if order_id not in result.created and order_id in stored
+        ]
+        orders_repo.update_orders(conn, self.account.id, changed, now=now)
+        return pks
+
+    def _write_log(
+        self, conn: Connection, items: Sequence[Received], seen: dict[str, str], result: InboxResult, now: datetime
+    ) -> int:
+        new_rows: list[received_repo.NewRow] = []
+        updates: list[received_repo.OutcomeUpdate] = []
+        domain_results = iter(result.results)
+        ids_here: set[str] = set()
+        for item in items:
+            if item.event is not None:
+                res = next(domain_results)
+                event_type, outcome, reason = str(item.event.type), str(res.outcome), res.reason
+                self.progress.count(event_type, outcome)
+                if not res.record:
+                    continue
+                normalized = codec.encode(item.event) if res.outcome is Outcome.PARKED else None
+                order_id = item.event.order_id
+            else:
+                event_type = UNKNOWN if item.unknown else "invalid"
+                if item.event_id in ids_here or (item.event_id in seen and seen[item.event_id] != "ignored"):
+                    self.progress.count(event_type, "duplicate")
+                    continue
+                outcome = "unknown" if item.unknown else "rejected"
+                reason, normalized, order_id = item.problem, None, _order_id_of(item.raw)
+                self.progress.count(event_type, outcome)
+            ids_here.add(item.event_id)
+            if item.event_id in seen:
+                updates.append(received_repo.OutcomeUpdate(item.event_id, outcome, reason, normalized))
+                continue
+            new_rows.append(
+                received_repo.NewRow(
+                    event_id=item.event_id,
+                    wire_type=item.wire_type[:100],
+                    event_type=None if item.event is None else str(item.event.type),
+                    order_id=order_id,
+                    created_at=item.created_at,
+                    outcome=outcome,
+                    reason=reason,
+                    raw=_raw_text(item.raw),
+                    normalized=normalized,
+                )
+            )
+        for res in result.resolved:
+            updates.append(received_repo.OutcomeUpdate(res.event.event_id, str(res.outcome), res.reason, None))
+            self.progress.count(str(res.event.type), "unparked" if res.outcome is Outcome.APPLIED else str(res.outcome))
+        received_repo.insert_rows(conn, self.account.id, new_rows, now=now, run_id=self.progress.run_id)
+        received_repo.update_outcomes(conn, self.account.id, updates)
+        return len(ids_here)
+
+    def _write_history(self, conn: Connection, pks: dict[str, int], result: InboxResult, now: datetime) -> None:
+        rows = [
+            orders_repo.HistoryRow(
+                order_id=res.event.order_id,
+                event_id=res.event.event_id,
+                event_type=str(res.event.type),
+                created_at=res.event.created_at,
+                part=change.part,
+                before=change.before,
+                after=change.after,
+            )
+            for res in [*result.results, *result.resolved]
+            if res.outcome is Outcome.APPLIED
+            for change in res.changes
+        ]
+        orders_repo.insert_history(conn, pks, rows, now=now)
+
+    # --- the sync run row -----------------------------------------------------------
+
+    def _start_run_row(self) -> int:
+        with unit_of_work(self.rt.engine) as conn:
+            return int(
+                conn.execute(
+                    insert(sync_runs).values(
+                        account_id=self.account.id,
+                        trigger=self.trigger,
+                        status="running",
+                        started_at=self.started_at,
+                        events=0,
+                        counts={},
+                        owner=self.owner,
+                    )
+                ).inserted_primary_key[0]
+            )
+
+    def _write_run_progress(self, conn: Connection) -> None:
+        conn.execute(
+            update(sync_runs)
+            .where(sync_runs.c.id == self.progress.run_id)
+            .values(events=self.progress.events, counts=self.progress.counts_json())
+        )
+
+    def _finish(self, status: str, error: str | None) -> SyncReport:
+        finished = self.rt.now()
+        values: dict[str, Any] = {"last_sync_at": finished, "last_sync_status": status}
+        if status == "succeeded":
+            values.update(last_success_at=finished, credentials_rejected=None)
+        with unit_of_work(self.rt.engine) as conn:
+            conn.execute(
+                update(sync_runs)
+                .where(sync_runs.c.id == self.progress.run_id)
+                .values(
+                    status=status,
+                    finished_at=finished,
+                    events=self.progress.events,
+                    counts=self.progress.counts_json(),
+                    error=error,
+                )
+            )
+            accounts_repo.update_account(conn, self.account.id, now=finished, **values)
+        self.progress.phase = status
+        self.on_progress(self.progress)
+        return SyncReport(
+            account=self.account.name,
+            status=status,
+            run_id=self.progress.run_id,
+            events=self.progress.events,
+            counts=self.progress.counts_json(),
+            error=error,
+            started_at=self.started_at,
+            finished_at=finished,
+        )
+
+    def _mark_credentials_rejected(self, message: str) -> None:
+        with unit_of_work(self.rt.engine) as conn:
+            accounts_repo.update_account(conn, self.account.id, now=self.rt.now(), credentials_rejected=message[:1000])
+
+    def _lease_until(self) -> datetime:
+        return self.rt.now() + timedelta(seconds=self.rt.settings.lease_seconds)
+
+
+def _load_state(conn: Connection, account_id: int) -> dict[str, Any] | None:
+    row = conn.execute(connector_state.select().where(connector_state.c.account_id == account_id)).first()
+    return dict(row.state) if row else None
+
+
+def _save_state(conn: Connection, account_id: int, state: Any, now: datetime) -> None:
+    values = {"state": dict(state), "updated_at": now}
+    if conn.execute(
+        update(connector_state).where(connector_state.c.account_id == account_id).values(**values)
+    ).rowcount == 0:
+        conn.execute(insert(connector_state).values(account_id=account_id, **values))
+
+
+def _raw_text(raw: Any) -> str:
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _order_id_of(raw: Any) -> str | None:
+    """Best effort: where a malformed event still names its order, keep that for searching."""
+    if isinstance(raw, dict):
+        payload = raw.get("event")
+        if isinstance(payload, dict) and isinstance(payload.get("orderId"), str):
+            return payload["orderId"][:200]
+    return None
+

@@ -1,0 +1,323 @@
+"""Orders, their items, cancellation answers and history: load and store `OrderState`s.
+
+The sync engine works a batch at a time, so everything here takes and returns many
+orders per call: a handful of statements per batch instead of several per event.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+
+from channelport.domain.events import Address, Buyer, OrderLine
+from channelport.domain.money import decimal_text
+from channelport.domain.order import CancellationState, LineState, OrderState
+from channelport.store.tables import cancellation_requests, channel_accounts, order_history, order_items, orders
+
+CHUNK = 500  # ids per IN list: well below every backend's parameter limit
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    order_id: str
+    event_id: str
+    event_type: str
+    created_at: datetime
+    part: str
+    before: Any
+    after: Any
+
+
+def load_orders(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, tuple[int, OrderState]]:
+    """The stored orders among `order_ids`, with their primary keys."""
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(order_ids))):
+        rows.extend(conn.execute(select(orders).where(orders.c.account_id == account_id, orders.c.order_id.in_(chunk))))
+    return _assemble(conn, rows)
+
+
+def iter_orders(
+    conn: Connection, *, account_ids: Sequence[int] | None = None, chunk: int = 1000
+) -> Iterator[tuple[int, OrderState]]:
+    """Every order, by account id and order id, in chunks so that memory stays flat."""
+    last: tuple[int, str] = (-1, "")
+    while True:
+        query = select(orders).order_by(orders.c.account_id, orders.c.order_id).limit(chunk)
+        if account_ids is not None:
+            query = query.where(orders.c.account_id.in_(account_ids))
+        query = query.where(
+            (orders.c.account_id > last[0]) | and_(orders.c.account_id == last[0], orders.c.order_id > last[1])
+        )
+        rows = list(conn.execute(query))
+        if not rows:
+            return
+        assembled = _assemble(conn, rows)
+        for row in rows:
+            yield row.account_id, assembled[row.order_id][1]
+        last = (rows[-1].account_id, rows[-1].order_id)
+
+
+def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState], *, now: datetime) -> dict[str, int]:
+    if not states:
+        return {}
+    result = conn.execute(
+        insert(orders).returning(orders.c.id, orders.c.order_id, sort_by_parameter_order=True),
+        [{**_order_values(state, now), "account_id": account_id, "imported_at": now} for state in states],
+    )
+    pks = {row.order_id: row.id for row in result}
+    conn.execute(
+        insert(order_items),
+        [
+            _line_values(pks[state.order_id], position, line)
+            for state in states
+            for position, line in enumerate(state.lines)
+        ],
+    )
+    _insert_cancellations(conn, account_id, [(pks[s.order_id], c) for s in states for c in s.cancellations])
+    return pks
+
+
+def update_orders(
+    conn: Connection, account_id: int, changed: Sequence[tuple[int, OrderState, OrderState]], *, now: datetime
+) -> None:
+    """Store new states of known orders: the order row, changed items, new cancellations."""
+    if not changed:
+        return
+    conn.execute(
+        update(orders).where(orders.c.id == bindparam("pk")),
+        [{**_order_values(new, now), "pk": pk} for pk, _old, new in changed],
+    )
+    line_updates = [
+        {
+            "pk": pk,
+            "pos": position,
+            "item_status": line.item_status,
+            "payment_status": line.payment_status,
+            "cancelled_quantity": decimal_text(line.cancelled_quantity),
+        }
+        for pk, old, new in changed
+        for position, line in enumerate(new.lines)
+        if old.lines[position] != line
+    ]
+    if line_updates:
+        conn.execute(
+            update(order_items)
+            .where(order_items.c.order_pk == bindparam("pk"), order_items.c.position == bindparam("pos"))
+            .values(
+                item_status=bindparam("item_status"),
+                payment_status=bindparam("payment_status"),
+                cancelled_quantity=bindparam("cancelled_quantity"),
+            ),
+            line_updates,
+        )
+    new_cancellations = []
+    for pk, old, new in changed:
+        known = {c.request_id for c in old.cancellations}
+        new_cancellations.extend((pk, c) for c in new.cancellations if c.request_id not in known)
+    _insert_cancellations(conn, account_id, new_cancellations)
+
+
+def insert_history(conn: Connection, pks: dict[str, int], rows: Sequence[HistoryRow], *, now: datetime) -> None:
+    if rows:
+        conn.execute(
+            insert(order_history),
+            [
+                {
+                    "order_pk": pks[row.order_id],
+                    "event_id": row.event_id,
+                    "event_type": row.event_type,
+                    "created_at": row.created_at,
+                    "part": row.part,
+                    "before": row.before,
+                    "after": row.after,
+                    "recorded_at": now,
+                }
+                for row in rows
+            ],
+        )
+
+
+def history_of(conn: Connection, order_pk: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(order_history).where(order_history.c.order_pk == order_pk).order_by(order_history.c.id)
+        )
+    )
+
+
+def find_order(conn: Connection, account_id: int, order_id: str) -> tuple[int, OrderState] | None:
+    return load_orders(conn, account_id, [order_id]).get(order_id)
+
+
+def imported_at(conn: Connection, order_pk: int) -> datetime:
+    return conn.scalar(select(orders.c.imported_at).where(orders.c.id == order_pk))
+
+
+def count_orders(conn: Connection, account_id: int) -> int:
+    return int(conn.scalar(select(func.count()).select_from(orders).where(orders.c.account_id == account_id)) or 0)
+
+
+def list_order_rows(
+    conn: Connection,
+    *,
+    account_id: int | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Any]:
+    query = (
+        select(orders, channel_accounts.c.name.label("account"), channel_accounts.c.timezone)
+        .join(channel_accounts, channel_accounts.c.id == orders.c.account_id)
+        .order_by(orders.c.purchased_at.desc(), orders.c.order_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    if account_id is not None:
+        query = query.where(orders.c.account_id == account_id)
+    if status:
+        query = query.where(orders.c.shown_status == status)
+    if since:
+        query = query.where(orders.c.purchased_at >= since)
+    if until:
+        query = query.where(orders.c.purchased_at < until)
+    return list(conn.execute(query))
+
+
+# --- rows <-> values ------------------------------------------------------------------
+
+
+def _assemble(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[int, OrderState]]:
+    if not rows:
+        return {}
+    pks = [row.id for row in rows]
+    lines: dict[int, list[LineState]] = defaultdict(list)
+    cancels: dict[int, list[CancellationState]] = defaultdict(list)
+    for chunk in _chunks(pks):
+        for item in conn.execute(
+            select(order_items).where(order_items.c.order_pk.in_(chunk)).order_by(
+                order_items.c.order_pk, order_items.c.position
+            )
+        ):
+            lines[item.order_pk].append(_line_state(item))
+        for c in conn.execute(
+            select(cancellation_requests).where(cancellation_requests.c.order_pk.in_(chunk)).order_by(
+                cancellation_requests.c.request_id
+            )
+        ):
+            cancels[c.order_pk].append(
+                CancellationState(c.request_id, c.state, c.created_at, c.cancel_reason, c.reason)
+            )
+    return {row.order_id: (row.id, _order_state(row, lines[row.id], cancels[row.id])) for row in rows}
+
+
+def _order_state(row: Any, lines: list[LineState], cancels: list[CancellationState]) -> OrderState:
+    return OrderState(
+        order_id=row.order_id,
+        seller_id=row.seller_id,
+        status=row.status,
+        purchased_at=row.purchased_at,
+        last_changed_at=row.last_changed_at,
+        currency=row.currency,
+        lines=tuple(lines),
+        status_at=row.status_at,
+        billing_at=row.billing_at,
+        shipping_at=row.shipping_at,
+        buyer_at=row.buyer_at,
+        payment_method=row.payment_method,
+        buyer=Buyer(**row.buyer) if row.buyer is not None else None,
+        billing_address=Address(**row.billing_address) if row.billing_address is not None else None,
+        shipping_address=Address(**row.shipping_address) if row.shipping_address is not None else None,
+        cancellations=tuple(cancels),
+    )
+
+
+def _line_state(item: Any) -> LineState:
+    return LineState(
+        line=OrderLine(
+            order_item_id=item.order_item_id,
+            type=item.type,
+            quantity=Decimal(item.quantity),
+            gross_price=Decimal(item.gross_price),
+            total=Decimal(item.total),
+            tax_percent=Decimal(item.tax_percent),
+            item_status=item.item_status,  # only the current value survives storage
+            item_payment_status=item.payment_status,
+            sku=item.sku,
+            title=item.title,
+        ),
+        item_status=item.item_status,
+        payment_status=item.payment_status,
+        cancelled_quantity=Decimal(item.cancelled_quantity),
+    )
+
+
+def _order_values(state: OrderState, now: datetime) -> dict[str, Any]:
+    return {
+        "order_id": state.order_id,
+        "seller_id": state.seller_id,
+        "status": state.status,
+        "shown_status": state.shown_status,
+        "purchased_at": state.purchased_at,
+        "last_changed_at": state.last_changed_at,
+        "currency": state.currency,
+        "payment_method": state.payment_method,
+        "buyer": asdict(state.buyer) if state.buyer is not None else None,
+        "billing_address": asdict(state.billing_address) if state.billing_address is not None else None,
+        "shipping_address": asdict(state.shipping_address) if state.shipping_address is not None else None,
+        "status_at": state.status_at,
+        "billing_at": state.billing_at,
+        "shipping_at": state.shipping_at,
+        "buyer_at": state.buyer_at,
+        "updated_at": now,
+    }
+
+
+def _line_values(order_pk: int, position: int, state: LineState) -> dict[str, Any]:
+    line = state.line
+    return {
+        "order_pk": order_pk,
+        "position": position,
+        "order_item_id": line.order_item_id,
+        "type": line.type,
+        "sku": line.sku,
+        "title": line.title,
+        "quantity": decimal_text(line.quantity),
+        "gross_price": decimal_text(line.gross_price),
+        "total": decimal_text(line.total),
+        "tax_percent": decimal_text(line.tax_percent),
+        "item_status": state.item_status,
+        "payment_status": state.payment_status,
+        "cancelled_quantity": decimal_text(state.cancelled_quantity),
+    }
+
+
+def _insert_cancellations(conn: Connection, account_id: int, items: Sequence[tuple[int, CancellationState]]) -> None:
+    if items:
+        conn.execute(
+            insert(cancellation_requests),
+            [
+                {
+                    "account_id": account_id,
+                    "order_pk": pk,
+                    "request_id": c.request_id,
+                    "state": c.state,
+                    "cancel_reason": c.cancel_reason,
+                    "reason": c.reason,
+                    "created_at": c.created_at,
+                }
+                for pk, c in items
+            ],
+        )
+
+
+def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]

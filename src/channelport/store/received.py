@@ -1,0 +1,147 @@
+"""The received-events log: every event as it arrived, with its outcome, kept for good.
+
+It is the inbox of the sync engine: the unique `(account_id, event_id)` key makes a
+redelivered event recognisable, the `normalized` column keeps a parked event ready to
+be applied when its order arrives, and `raw` keeps what a malformed event really said.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from channelport.domain import codec
+from channelport.domain.events import DomainEvent
+from channelport.store.orders import _chunks
+from channelport.store.tables import channel_accounts, received_events
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    event_id: str
+    wire_type: str
+    event_type: str | None
+    order_id: str | None
+    created_at: datetime | None
+    outcome: str
+    reason: str | None
+    raw: str
+    normalized: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeUpdate:
+    event_id: str
+    outcome: str
+    reason: str | None
+    normalized: dict[str, Any] | None = None
+
+
+def recorded_outcomes(conn: Connection, account_id: int, event_ids: Iterable[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted(set(event_ids))):
+        for row in conn.execute(
+            select(received_events.c.event_id, received_events.c.outcome).where(
+                received_events.c.account_id == account_id, received_events.c.event_id.in_(chunk)
+            )
+        ):
+            found[row.event_id] = row.outcome
+    return found
+
+
+def parked_events(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, list[DomainEvent]]:
+    parked: dict[str, list[DomainEvent]] = defaultdict(list)
+    for chunk in _chunks(sorted(set(order_ids))):
+        for row in conn.execute(
+            select(received_events.c.order_id, received_events.c.normalized)
+            .where(
+                received_events.c.account_id == account_id,
+                received_events.c.outcome == "parked",
+                received_events.c.order_id.in_(chunk),
+            )
+            .order_by(received_events.c.created_at, received_events.c.id)
+        ):
+            parked[row.order_id].append(codec.decode(row.normalized))
+    return dict(parked)
+
+
+def insert_rows(conn: Connection, account_id: int, rows: Sequence[NewRow], *, now: datetime, run_id: int | None) -> None:
+    if rows:
+        conn.execute(
+            insert(received_events),
+            [
+                {
+                    "account_id": account_id,
+                    "event_id": row.event_id,
+                    "wire_type": row.wire_type,
+                    "event_type": row.event_type,
+                    "order_id": row.order_id,
+                    "created_at": row.created_at,
+                    "received_at": now,
+                    "outcome": row.outcome,
+                    "reason": row.reason,
+                    "raw": row.raw,
+                    "normalized": row.normalized,
+                    "sync_run_id": run_id,
+                }
+                for row in rows
+            ],
+        )
+
+
+def update_outcomes(conn: Connection, account_id: int, updates: Sequence[OutcomeUpdate]) -> None:
+    if updates:
+        conn.execute(
+            update(received_events)
+            .where(received_events.c.account_id == account_id, received_events.c.event_id == bindparam("eid"))
+            .values(outcome=bindparam("out"), reason=bindparam("why"), normalized=bindparam("norm")),
+            [{"eid": u.event_id, "out": u.outcome, "why": u.reason, "norm": u.normalized} for u in updates],
+        )
+
+
+def list_events(
+    conn: Connection,
+    *,
+    account_id: int | None = None,
+    outcome: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Any]:
+    query = (
+        select(received_events, channel_accounts.c.name.label("account"))
+        .join(channel_accounts, channel_accounts.c.id == received_events.c.account_id)
+        .order_by(received_events.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    if account_id is not None:
+        query = query.where(received_events.c.account_id == account_id)
+    if outcome:
+        query = query.where(received_events.c.outcome == outcome)
+    return list(conn.execute(query))
+
+
+def outcome_counts(conn: Connection, *, account_id: int | None = None) -> dict[str, int]:
+    query = select(received_events.c.outcome, func.count()).group_by(received_events.c.outcome)
+    if account_id is not None:
+        query = query.where(received_events.c.account_id == account_id)
+    return {outcome: count for outcome, count in conn.execute(query)}
+
+
+def retryable(conn: Connection, account_id: int, *, outcomes: Sequence[str]) -> list[Any]:
+    return list(
+        conn.execute(
+            select(received_events)
+            .where(received_events.c.account_id == account_id, received_events.c.outcome.in_(outcomes))
+            .order_by(received_events.c.created_at, received_events.c.id)
+        )
+    )
+
+
+def encode_event(event: DomainEvent) -> dict[str, Any]:
+    return codec.encode(event)

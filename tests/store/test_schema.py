@@ -1,0 +1,31 @@
+"""The migrations build exactly the schema the code declares, on both backends."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from channelport.services.installation import init_installation
+from channelport.settings import Settings
+from channelport.store import migrate
+from channelport.store.db import make_engine
+from channelport.store.tables import metadata
+
+
+def test_migrated_schema_matches_the_declared_tables(home, database_url):
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_init_on_an_up_to_date_database_is_a_no_op(home, database_url):
+    again = init_installation(Settings())
+    assert again.revision_before == again.revision_after == migrate.head_revision()
+    assert not again.changed
+
+
+def test_init_creates_a_key_file_readable_by_the_owner_only(home):
+    mode = (home / "secret.key").stat().st_mode & 0o777
+    assert mode == 0o600
