@@ -1,0 +1,173 @@
+"""The `event-api` connector kind: a queue channel speaking the Channel Event API.
+
+`subscribe` is `PUT /v2/seller/event-imports`, `pull` is `GET /v2/seller/event`, `ack`
+is `DELETE /v2/seller/event` (DESIGN.md, "The connector protocol"). The queue lives on
+the channel, so this connector keeps no state of its own: `Batch.state` is always None.
+
+The wire is split in two: `event_api_client` (HTTP, retries, error classification) and
+`event_api_mapping` (payload validation and domain events). This module only wires
+them to the `Connector` protocol and checks what the subscribe answer promises.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from channelport.connectors.base import AccountConfig, Batch, EventImport
+from channelport.connectors.event_api_client import ClientSettings, EventApiClient
+from channelport.connectors.event_api_mapping import (
+    MAX_ACK_IDS,
+    MAX_PAGE,
+    WIRE_TYPES,
+    WireImportsAnswer,
+    decode_ack_answer,
+    decode_imports_answer,
+    decode_page,
+    imports_body,
+    map_page,
+)
+from channelport.domain.events import EventType
+from channelport.errors import ProtocolError, UsageError
+
+IMPORTS_PATH = "/v2/seller/event-imports"
+EVENTS_PATH = "/v2/seller/event"
+
+
+class EventApiSettings(BaseModel):
+    """Settings of an `event-api` account beyond URL, seller id and token (seconds)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    timeout: float = Field(30.0, gt=0, description="read timeout: longest wait for the channel's answer")
+    connect_timeout: float = Field(5.0, gt=0, description="longest wait to open a connection")
+    retry_deadline: float = Field(
+        300.0, ge=0, description="how long to keep retrying transient faults (429, 5xx, timeouts) before giving up"
+    )
+    max_retry_wait: float = Field(60.0, gt=0, description="longest single wait between two retries")
+
+    def client_settings(self) -> ClientSettings:
+        return ClientSettings(
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            retry_deadline=self.retry_deadline,
+            max_retry_wait=self.max_retry_wait,
+        )
+
+
+class EventApiConnector:
+    """One account on a Channel Event API channel. Not thread-safe: one sync at a time."""
+
+    def __init__(
+        self,
+        config: AccountConfig,
+        settings: EventApiSettings | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        uniform: Callable[[float, float], float] = random.uniform,
+    ) -> None:
+        self.settings = settings or EventApiSettings()
+        self._client = EventApiClient(
+            config.url,
+            config.token,
+            self.settings.client_settings(),
+            transport=transport,
+            sleep=sleep,
+            monotonic=monotonic,
+            uniform=uniform,
+        )
+
+    def subscribe(self, imports: Sequence[EventImport]) -> None:
+        """Replace the channel's subscriptions with the enabled types.
+
+        `createdAfter` re-queues events on the channel, so it goes only with a pending
+        request; sending it again on every sync would deliver everything again each time.
+        """
+        wanted: dict[EventType, datetime | None] = {}
+        for row in imports:
+            if row.enabled:
+                wanted[row.event_type] = row.import_from if row.pending else None
+        body = imports_body([(kind, wanted[kind]) for kind in EventType if kind in wanted])
+        answer = self._client.call("PUT", IMPORTS_PATH, decode_imports_answer, json=body)
+        _check_subscribed(answer, set(wanted))
+
+    def pull(self, limit: int) -> Batch:
+        """The next page of events, mapped; empty when nothing is visible now."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
+        items = self._client.call("GET", EVENTS_PATH, decode_page, params={"limit": min(limit, MAX_PAGE)})
+        received, ack_ids = map_page(items)
+        return Batch(items=received, ack_ids=ack_ids)
+
+    def ack(self, batch: Batch) -> None:
+        """Acknowledge the batch's channel ids, at most 100 per request."""
+        ids = batch.ack_ids
+        for start in range(0, len(ids), MAX_ACK_IDS):
+            chunk = list(ids[start : start + MAX_ACK_IDS])
+            self._client.call("DELETE", EVENTS_PATH, decode_ack_answer, json={"eventIdList": chunk})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> EventApiConnector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _check_subscribed(answer: WireImportsAnswer, enabled: set[EventType]) -> None:
+    """Every type we enabled must come back enabled, or the channel did not take the request.
+
+    Only then may the engine mark a pending "import from" as delivered. A type we left
+    out but the answer still shows enabled is tolerated: its events are ignored by the
+    domain, and stopping the sync for it would help no one.
+    """
+    state = {row.type: row.is_import_enabled for row in answer.event_imports}
+    missing = [WIRE_TYPES[kind] for kind in EventType if kind in enabled and state.get(WIRE_TYPES[kind]) is not True]
+    if missing:
+        raise ProtocolError(
+            f"the channel did not confirm the subscription: {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not enabled in its answer to PUT {IMPORTS_PATH}"
+        )
+
+
+class EventApiKind:
+    """The entry point `event-api`: used as the class itself, so everything is class-level."""
+
+    name: ClassVar[str] = "event-api"
+    title: ClassVar[str] = "Channel Event API v2 (queue of order events, SCX-like marketplaces)"
+    settings_model: ClassVar[type[BaseModel]] = EventApiSettings
+    secret_names: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def create(
+        cls,
+        config: AccountConfig,
+        state: Mapping[str, Any] | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> EventApiConnector:
+        """A connector for one account; `state` is unused (the channel keeps the queue)."""
+        try:
+            settings = EventApiSettings.model_validate(dict(config.settings))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(step) for step in error['loc']) or 'settings'}: {error['msg']}"
+                for error in exc.errors(include_url=False)
+            )
+            raise UsageError(f"invalid event-api settings: {problems}") from None
+        if not config.url.startswith(("http://", "https://")):
+            raise UsageError(f"the event-api URL must start with http:// or https://, got {config.url!r}")
+        return EventApiConnector(config, settings, transport=transport)
+
+
+__all__ = ["EventApiConnector", "EventApiKind", "EventApiSettings"]
