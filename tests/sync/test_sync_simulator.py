@@ -57,7 +57,7 @@ def test_lost_events_come_back_after_a_request_from_the_outage_day(rt, market):
     market.advance(timedelta(days=2))
     sync_all(rt)
     outage_start = market.now
-    market.faults.set(lost_probability=1.0)
+    market.faults.set(lose_probability=1.0)
     market.advance(timedelta(days=1))
     market.faults.reset()
     market.advance(timedelta(hours=6))
@@ -82,7 +82,7 @@ def test_locked_and_inactive_accounts_are_skipped(rt, market):
 
 def test_rejected_credentials_fail_loudly_and_others_go_on(rt, market):
     market.advance(timedelta(days=1))
-    market.faults.set(expired_tokens=["token-two"])
+    market.faults.set(expired_sellers=["S-2002"])
     reports = sync_all(rt)
     assert reports["shop-two"].status == "failed" and "credentials rejected" in reports["shop-two"].error
     assert reports["shop-one"].status == "succeeded"

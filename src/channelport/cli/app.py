@@ -13,6 +13,7 @@ from channelport.cli.errors import CliGroup
 from channelport.cli.imports import import_app
 from channelport.cli import sync as sync_cli
 from channelport.cli.worker import worker_app
+from channelport.cli.demo import demo
 
 app = typer.Typer(
     cls=CliGroup,
@@ -46,8 +47,9 @@ app.add_typer(import_app, name="import")
 app.command("sync")(sync_cli.sync)
 app.command("runs")(sync_cli.runs)
 app.add_typer(sync_cli.orders_app, name="orders")
-app.command("events")(sync_cli.events)
+app.add_typer(sync_cli.events_app, name="events")
 app.add_typer(worker_app, name="worker")
+app.command("demo")(demo)
 
 try:  # the simulator's commands, when that package is present
     from channelport.simulator.cli import marketplace_app

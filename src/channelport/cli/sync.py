@@ -19,7 +19,6 @@ from channelport.services import runs as runs_service
 from channelport.services.sync import SyncProgress, SyncReport
 
 orders_app = typer.Typer(help="Imported orders: list, show, export.", no_args_is_help=True)
-events_app = typer.Typer(help="Received events by outcome; retry parked and rejected ones.", no_args_is_help=True)
 
 OUTCOMES = ("applied", "duplicate", "stale", "parked", "rejected", "ignored", "unknown")
 
@@ -200,13 +199,20 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+events_app = typer.Typer(help="Received events by outcome; `events retry ACCOUNT` decides them again.")
+
+
+@events_app.callback(invoke_without_command=True)
 def events(
+    ctx: typer.Context,
     outcome: Annotated[Optional[str], typer.Option(help="parked, rejected, stale, unknown, ...")] = None,
     account: Annotated[Optional[str], typer.Option()] = None,
     limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Received events, newest first, with outcome and reason. Raw payloads are kept."""
+    if ctx.invoked_subcommand is not None:
+        return
     if outcome and outcome not in OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r}; choose from {', '.join(OUTCOMES)}")
     with runtime() as rt:
@@ -221,3 +227,27 @@ def events(
                       local_text(r.created_at), r.outcome, (r.reason or "")[:80])
     console.print(table)
     console.print("Totals: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) if counts else "No events yet.")
+
+
+@events_app.command("retry")
+def events_retry(
+    account: Annotated[str, typer.Argument(help="The account whose events to decide again.")],
+    outcome: Annotated[Optional[list[str]], typer.Option(help="Only these outcomes (repeatable).")] = None,
+) -> None:
+    """Decide parked, rejected, unknown and ignored events again (after a fix or a settings change)."""
+    from channelport.services.retry import RETRYABLE, retry_events
+
+    chosen = outcome or list(RETRYABLE)
+    bad = [o for o in chosen if o not in RETRYABLE]
+    if bad:
+        raise UsageError(f"cannot retry outcome {', '.join(bad)}; choose from {', '.join(RETRYABLE)}")
+    with runtime() as rt:
+        result = retry_events(rt, account=account, outcomes=chosen)
+    if result.report is None:
+        console.print(f"{result.considered} events considered; none can be decided again.")
+        return
+    _print_summary([result.report])
+    if result.not_retryable:
+        console.print(f"{result.not_retryable} events cannot be mapped again by this connector kind.")
+    if result.report.failed:
+        sys.exit(1)

@@ -96,3 +96,9 @@ class ConnectorKind(Protocol):
         *,
         transport: httpx.BaseTransport | None = None,
     ) -> Connector: ...
+
+
+class ReparsingKind(Protocol):
+    """A kind that can map a stored raw event again (optional: `events retry` uses it)."""
+
+    def parse(self, raw: Any) -> Received: ...

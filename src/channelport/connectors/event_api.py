@@ -20,9 +20,10 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channelport.connectors.base import AccountConfig, Batch, EventImport
+from channelport.connectors.base import AccountConfig, Batch, EventImport, Received
 from channelport.connectors.event_api_client import ClientSettings, EventApiClient
 from channelport.connectors.event_api_mapping import (
+    map_item,
     MAX_ACK_IDS,
     MAX_PAGE,
     WIRE_TYPES,
@@ -168,6 +169,11 @@ class EventApiKind:
         if not config.url.startswith(("http://", "https://")):
             raise UsageError(f"the event-api URL must start with http:// or https://, got {config.url!r}")
         return EventApiConnector(config, settings, transport=transport)
+
+    @staticmethod
+    def parse(raw: Any) -> Received:
+        """Map a stored raw entry again: `events retry` uses it after a fix or a config change."""
+        return map_item(raw)[0]
 
 
 __all__ = ["EventApiConnector", "EventApiKind", "EventApiSettings"]

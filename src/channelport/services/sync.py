@@ -231,14 +231,35 @@ class _SyncRun:
                 log.warning("account %s: channel keeps re-sending known events; ending this sync", self.account.name)
                 return
 
-    def _store_batch(self, batch: Batch, enabled: frozenset[EventType]) -> int:
-        """Record, apply and store one batch in one transaction; returns how many ids were new."""
+    def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
+        """Decide recorded events again (`events retry`): same path as a pulled batch."""
+        self.progress.run_id = self._start_run_row()
+        self.progress.phase = "retrying"
+        status, error = "succeeded", None
+        try:
+            for start in range(0, len(items), PAGE_SIZE):
+                chunk = tuple(items[start : start + PAGE_SIZE])
+                self._store_batch(Batch(items=chunk), enabled, reconsider=frozenset(i.event_id for i in chunk))
+                self.progress.events += len(chunk)
+                self.on_progress(self.progress)
+        except ChannelportError as exc:
+            status, error = "failed", str(exc)
+        return self._finish(status, error)
+
+    def _store_batch(
+        self, batch: Batch, enabled: frozenset[EventType], *, reconsider: frozenset[str] = frozenset()
+    ) -> int:
+        """Record, apply and store one batch in one transaction; returns how many ids were new.
+
+        Ids in `reconsider` are recorded already but decided again (their rows updated).
+        """
         now = self.rt.now()
         account_id = self.account.id
         with unit_of_work(self.rt.engine) as conn:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
             seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
+            decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
             events = [item.event for item in batch.items if item.event is not None]
             order_ids = {event.order_id for event in events}
             stored = orders_repo.load_orders(conn, account_id, order_ids)
@@ -246,11 +267,11 @@ class _SyncRun:
             view = InboxView(
                 orders={order_id: state for order_id, (_pk, state) in stored.items()},
                 parked={order_id: [ParkedEvent(e) for e in evs] for order_id, evs in parked.items()},
-                seen={event_id: Outcome(outcome) for event_id, outcome in seen.items()},
+                seen={event_id: Outcome(outcome) for event_id, outcome in decided.items()},
             )
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
-            fresh = self._write_log(conn, batch.items, seen, result, now)
+            fresh = self._write_log(conn, batch.items, seen, decided, result, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
@@ -272,8 +293,15 @@ class _SyncRun:
         return pks
 
     def _write_log(
-        self, conn: Connection, items: Sequence[Received], seen: dict[str, str], result: InboxResult, now: datetime
+        self,
+        conn: Connection,
+        items: Sequence[Received],
+        seen: dict[str, str],
+        decided: dict[str, str],
+        result: InboxResult,
+        now: datetime,
     ) -> int:
+        """One row per event id with its final outcome: inserted, or updated where recorded."""
         new_rows: list[received_repo.NewRow] = []
         updates: list[received_repo.OutcomeUpdate] = []
         domain_results = iter(result.results)
@@ -289,7 +317,7 @@ class _SyncRun:
                 order_id = item.event.order_id
             else:
                 event_type = UNKNOWN if item.unknown else "invalid"
-                if item.event_id in ids_here or (item.event_id in seen and seen[item.event_id] != "ignored"):
+                if item.event_id in ids_here or decided.get(item.event_id, "ignored") != "ignored":
                     self.progress.count(event_type, "duplicate")
                     continue
                 outcome = "unknown" if item.unknown else "rejected"
@@ -339,7 +367,14 @@ class _SyncRun:
     # --- the sync run row -----------------------------------------------------------
 
     def _start_run_row(self) -> int:
+        """A new run row; runs left "running" by a process that died are closed as interrupted."""
         with unit_of_work(self.rt.engine) as conn:
+            conn.execute(
+                update(sync_runs)
+                .where(sync_runs.c.account_id == self.account.id, sync_runs.c.status == "running")
+                .values(status="interrupted", finished_at=self.started_at,
+                        error="the syncing process ended without finishing this run")
+            )
             return int(
                 conn.execute(
                     insert(sync_runs).values(

@@ -14,6 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
+READ_ONLY = "channelport_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
@@ -37,7 +39,8 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        read = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -51,7 +54,7 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_only(engine: Engine) -> Iterator[Connection]:
-    """A connection for queries; nothing it does is committed."""
-    with engine.connect() as connection:
+    """A connection for queries; nothing it does is committed, and it takes no write lock."""
+    with engine.connect().execution_options(**{READ_ONLY: True}) as connection:
         yield connection
         connection.rollback()

@@ -100,6 +100,8 @@ def update_orders(
             "item_status": line.item_status,
             "payment_status": line.payment_status,
             "cancelled_quantity": decimal_text(line.cancelled_quantity),
+            "status_at": line.status_at,
+            "payment_at": line.payment_at,
         }
         for pk, old, new in changed
         for position, line in enumerate(new.lines)
@@ -113,6 +115,8 @@ def update_orders(
                 item_status=bindparam("item_status"),
                 payment_status=bindparam("payment_status"),
                 cancelled_quantity=bindparam("cancelled_quantity"),
+                status_at=bindparam("status_at"),
+                payment_at=bindparam("payment_at"),
             ),
             line_updates,
         )
@@ -256,6 +260,8 @@ def _line_state(item: Any) -> LineState:
         item_status=item.item_status,
         payment_status=item.payment_status,
         cancelled_quantity=Decimal(item.cancelled_quantity),
+        status_at=item.status_at,
+        payment_at=item.payment_at,
     )
 
 
@@ -296,6 +302,8 @@ def _line_values(order_pk: int, position: int, state: LineState) -> dict[str, An
         "item_status": state.item_status,
         "payment_status": state.payment_status,
         "cancelled_quantity": decimal_text(state.cancelled_quantity),
+        "status_at": state.status_at,
+        "payment_at": state.payment_at,
     }
 
 

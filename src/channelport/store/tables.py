@@ -133,6 +133,8 @@ order_items = Table(
     Column("item_status", String(30), nullable=False),
     Column("payment_status", String(30), nullable=False),
     Column("cancelled_quantity", String(40), nullable=False),
+    Column("status_at", UTCDateTime, nullable=False),
+    Column("payment_at", UTCDateTime, nullable=False),
 )
 
 cancellation_requests = Table(
@@ -214,3 +216,5 @@ workers = Table(
     Column("doing", String(500)),
     Column("restart_requested", Boolean, nullable=False),
 )
+
+from channelport.store import auth as _auth  # noqa: E402,F401  (registers the auth tables)

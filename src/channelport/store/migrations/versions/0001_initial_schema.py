@@ -191,6 +191,8 @@ def upgrade() -> None:
     sa.Column('item_status', sa.String(length=30), nullable=False),
     sa.Column('payment_status', sa.String(length=30), nullable=False),
     sa.Column('cancelled_quantity', sa.String(length=40), nullable=False),
+    sa.Column('status_at', channelport.store.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('payment_at', channelport.store.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['order_pk'], ['orders.id'], name=op.f('fk_order_items_order_pk_orders'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('order_pk', 'position', name=op.f('pk_order_items'))
     )

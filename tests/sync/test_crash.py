@@ -1,0 +1,83 @@
+"""Crash safety: kill -9 a syncing `channelport` process at random points, again and again.
+
+After every kill the next process starts where the committed data ends; at the end one
+more sync runs to completion and the export must equal the channel's truth exactly:
+nothing lost (an effect is committed before its event is acknowledged) and nothing
+doubled (a redelivered event is recognised).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import update
+
+from channelport.services import accounts, event_imports
+from channelport.services.orders import export_orders
+from channelport.services.verify import compare
+from channelport.store.db import unit_of_work
+from channelport.store.tables import channel_accounts
+
+KILLS = int(os.environ.get("CHANNELPORT_TEST_KILLS", "22"))
+
+
+def _channelport() -> list[str]:
+    return [sys.executable, "-m", "channelport"]
+
+
+def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(rt, market, server, database_url):
+    market.advance(timedelta(days=6))
+    names = {"shop-one": "S-1001", "shop-two": "S-2002"}
+    for name, seller in names.items():
+        accounts.add_account(rt, name=name, kind="event-api", url=server.url, seller_id=seller,
+                             token=market_token(market, seller), settings={"retry_deadline": "5"})
+        event_imports.request_imports(rt, name, day=date(2026, 11, 1))
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    rng = random.Random(4711)
+    kills = 0
+    completed_early = 0
+    for attempt in range(KILLS * 3):
+        if kills >= KILLS:
+            break
+        proc = subprocess.Popen([*_channelport(), "sync", "--all", "--json"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.6, 2.5))
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+            kills += 1
+        else:
+            completed_early += 1
+            # new data so the next process has work again: trade on, request again
+            market.advance(timedelta(hours=rng.randint(3, 12)))
+            if attempt % 2:
+                for name in names:
+                    event_imports.request_imports(rt, name, day=date(2026, 11, 1 + rng.randint(0, 4)))
+        _expire_leases(rt)
+        market.expire_inflight()
+    assert kills >= KILLS, f"only {kills} kills landed mid-sync ({completed_early} runs completed first)"
+    final = subprocess.run([*_channelport(), "sync", "--all"], env=env, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stdout + final.stderr
+    for name, seller in names.items():
+        result = compare(export_orders(rt, accounts=[name]), market.truth(seller, account=name))
+        assert result.exact, result.describe()
+        assert result.imported_orders > 100
+
+
+def market_token(market, seller: str) -> str:  # type: ignore[no-untyped-def]
+    from tests.sync.conftest import SELLERS
+
+    return SELLERS[seller]
+
+
+def _expire_leases(rt) -> None:  # type: ignore[no-untyped-def]
+    """What lease expiry does after `lease_seconds` (tested on its own), without the wait."""
+    with unit_of_work(rt.engine) as conn:
+        conn.execute(update(channel_accounts).values(lease_owner=None, lease_expires_at=None))
