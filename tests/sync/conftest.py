@@ -13,7 +13,7 @@ from channelport.simulator import Marketplace, serve
 
 START = datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc)
 SELLERS = {"S-1001": "token-one", "S-2002": "token-two"}
-FAST = {"retry_deadline": "3", "max_retry_wait": "0.5", "timeout": "5", "connect_timeout": "2"}
+FAST = {"retry_deadline": "1", "max_retry_wait": "0.3", "timeout": "5", "connect_timeout": "2"}
 
 
 @pytest.fixture
