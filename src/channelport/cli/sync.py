@@ -67,16 +67,18 @@ def _sync_with_progress(rt, names, concurrency) -> list[SyncReport]:  # type: ig
 
 
 def _print_summary(reports: list[SyncReport]) -> None:
-    table = Table("Account", "Result", "Events", "Applied", "Duplicate", "Stale", "Parked", "Rejected", "Unknown", "Note")
+    table = Table("Account", "Result", "Events", "Applied", "Dupl.", "Stale", "Parked", "Rejected", "Unknown")
     for r in reports:
         table.add_row(
             r.account,
             r.status,
             str(r.events),
             *(str(r.total(o)) for o in ("applied", "duplicate", "stale", "parked", "rejected", "unknown")),
-            r.error or "",
         )
     console.print(table)
+    for r in reports:
+        if r.error:
+            console.print(f"{r.account} {r.status}: {r.error}", soft_wrap=True)
     attention = sum(r.total("rejected") + r.total("unknown") + r.total("parked") for r in reports)
     if attention:
         console.print(f"{attention} events need a look: `channelport events --outcome rejected|parked|unknown`.")
@@ -151,10 +153,11 @@ def orders_list(
                 tz = get_account(rt, account).timezone
             since_utc = start_of_local_day(parse_date(since), tz).utc
         rows = orders_service.list_orders(rt, account=account, status=status, since=since_utc, limit=limit)
-    table = Table("Account", "Order", "Purchased", "Status", "Currency", "Payment")
+    table = Table("Account", "Purchased", "Status", "Currency", "Payment")
+    table.add_column("Order", no_wrap=True)
     for r in rows:
-        table.add_row(r.account, r.order_id, local_text(utc_to_local(r.purchased_at, r.timezone)), r.shown_status,
-                      r.currency, r.payment_method or "-")
+        table.add_row(r.account, local_text(utc_to_local(r.purchased_at, r.timezone)), r.shown_status,
+                      r.currency, r.payment_method or "-", r.order_id)
     console.print(table)
     if not rows:
         console.print("No orders match.")

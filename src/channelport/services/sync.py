@@ -82,7 +82,7 @@ class SyncProgress:
 @dataclass(frozen=True)
 class SyncReport:
     account: str
-    status: str  # succeeded, failed, skipped, busy
+    status: str  # succeeded, failed, stopped, skipped, busy
     run_id: int | None = None
     events: int = 0
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -184,7 +184,8 @@ class _SyncRun:
             connector = get_kind(account.kind).create(config, state, transport=self.transport)
             self._subscribe_if_needed(connector, account, imports)
             enabled = frozenset(i.event_type for i in imports if i.enabled)
-            self._drain(connector, enabled)
+            if not self._drain(connector, enabled):
+                status = "stopped"  # told to stop (shutdown, watchdog) before the channel was drained
         except CredentialsRejected as exc:
             status, error = "failed", f"credentials rejected: {exc}"
             self._mark_credentials_rejected(str(exc))
@@ -214,13 +215,14 @@ class _SyncRun:
         with unit_of_work(self.rt.engine) as conn:
             accounts_repo.mark_delivered(conn, account.id, pending, now=self.rt.now())
 
-    def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> None:
+    def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> bool:
+        """Pull, store, acknowledge until the channel has nothing more; False when stopped first."""
         idle_pages = 0
         self.progress.phase = "importing"
         while not self.stop.is_set():
             batch = connector.pull(PAGE_SIZE)
             if batch.empty:
-                return
+                return True
             fresh = self._store_batch(batch, enabled)
             connector.ack(batch)
             self.progress.batches += 1
@@ -229,7 +231,8 @@ class _SyncRun:
             idle_pages = 0 if fresh else idle_pages + 1
             if idle_pages >= IDLE_PAGES_LIMIT:
                 log.warning("account %s: channel keeps re-sending known events; ending this sync", self.account.name)
-                return
+                return True
+        return False
 
     def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
         """Decide recorded events again (`events retry`): same path as a pulled batch."""
