@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+import logging
+from typing import Annotated
 
 import typer
 
@@ -13,6 +14,7 @@ from channelport.cli.errors import CliGroup
 from channelport.cli.imports import import_app
 from channelport.cli import sync as sync_cli
 from channelport.cli.worker import worker_app
+from channelport.cli.web import serve, token_app, user_app
 from channelport.cli.demo import demo
 
 app = typer.Typer(
@@ -33,10 +35,14 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = None,
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens (to stderr).")] = False,
 ) -> None:
     """Channelport: imports orders and order events from your sales channels, exactly once."""
+    # Commands report outcomes themselves; logs are for operators who ask (and for the worker).
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 app.command("init")(installation.init)
@@ -49,6 +55,9 @@ app.command("runs")(sync_cli.runs)
 app.add_typer(sync_cli.orders_app, name="orders")
 app.add_typer(sync_cli.events_app, name="events")
 app.add_typer(worker_app, name="worker")
+app.command("serve")(serve)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 app.command("demo")(demo)
 
 try:  # the simulator's commands, when that package is present

@@ -24,7 +24,7 @@ def run(
     watchdog: Annotated[float, typer.Option(min=10, help="Stop a sync after this many seconds without progress.")] = 900,
 ) -> None:
     """Sync due accounts until stopped (SIGTERM/SIGINT finish the current batch first)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
     with runtime() as rt:
         worker = service.Worker(rt, service.WorkerOptions(interval=interval, concurrency=concurrency,
                                                           watchdog=watchdog))

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from channelport.domain.accounts import Account
 from channelport.services.accounts import account_or_fail
+from channelport.services.installation import require_order_package
 from channelport.services.runtime import Runtime
 from channelport.services.sync import ProgressCallback, SyncReport, new_owner, sync_account
 from channelport.store import accounts as accounts_repo
@@ -42,7 +43,12 @@ def sync_accounts(
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
 ) -> list[SyncReport]:
-    """Sync the named accounts (all when None); reports come back in account order."""
+    """Sync the named accounts (all when None); reports come back in account order.
+
+    Without the order package nothing is synced at all: refused up front, with one line.
+    """
+    with read_only(rt.engine) as conn:
+        require_order_package(accounts_repo.load_packages(conn) or frozenset())
     accounts = chosen_accounts(rt, names)
     reports: dict[str, SyncReport] = {}
     runnable = []
