@@ -60,7 +60,12 @@ class Batch:
 
 
 class Connector(Protocol):
+    """`subscribe` may move a polling cursor back; the engine then stores `state()` with
+    the delivered request, so a cursor reset is never lost when the channel has nothing yet."""
+
     def subscribe(self, imports: Sequence[EventImport]) -> None: ...
+
+    def state(self) -> Mapping[str, Any] | None: ...
 
     def pull(self, limit: int) -> Batch: ...
 

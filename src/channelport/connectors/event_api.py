@@ -115,6 +115,10 @@ class EventApiConnector:
             chunk = list(ids[start : start + MAX_ACK_IDS])
             self._client.call("DELETE", EVENTS_PATH, decode_ack_answer, json={"eventIdList": chunk})
 
+    def state(self) -> None:
+        """Nothing to keep: the channel holds the queue and the cursor."""
+        return None
+
     def close(self) -> None:
         self._client.close()
 

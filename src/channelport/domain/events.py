@@ -186,3 +186,32 @@ class CancellationDenied(OrderEvent):
 
 
 DomainEvent = NewOrder | StatusUpdate | AddressUpdate | CancellationAccepted | CancellationDenied
+
+
+@dataclass(frozen=True, slots=True)
+class SeenCancellation:
+    """A cancellation answer as a polling channel lists it on the order."""
+
+    request_id: str
+    state: str  # ACCEPTED or DENIED
+    cancel_reason: str | None = None
+    reason: str | None = None
+    lines: tuple[CancelledLine, ...] | None = None  # None: the whole order
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSeen(OrderEvent):
+    """A polling channel's current view of an order ("orders updated since T").
+
+    Polling channels have no event queue; the domain turns a snapshot into the five
+    event types by comparing it with the stored order (`domain.snapshots.expand`).
+    `order` carries the CURRENT statuses (order and items); `created_at` is the channel's
+    last-update instant of the order, which versions the derived changes.
+    """
+
+    order: OrderSnapshot
+    cancellations: tuple[SeenCancellation, ...] = ()
+
+    @property
+    def type(self) -> EventType:
+        return EventType.ORDER

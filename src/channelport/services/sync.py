@@ -33,7 +33,7 @@ from channelport.connectors.base import Batch, Connector, EventImport, Received
 from channelport.connectors.registry import get_kind
 from channelport.domain import codec
 from channelport.domain.accounts import Account
-from channelport.domain.events import EventType
+from channelport.domain.events import EventType, OrderSeen
 from channelport.domain.inbox import InboxResult, InboxView, ParkedEvent, process
 from channelport.domain.outcomes import Outcome
 from channelport.errors import ChannelportError, CredentialsRejected, SyncRefused
@@ -212,8 +212,11 @@ class _SyncRun:
         self.progress.phase = "subscribing"
         self.on_progress(self.progress)
         connector.subscribe(imports)
+        state = connector.state() if hasattr(connector, "state") else None
         with unit_of_work(self.rt.engine) as conn:
             accounts_repo.mark_delivered(conn, account.id, pending, now=self.rt.now())
+            if state is not None:
+                _save_state(conn, account.id, state, self.rt.now())
 
     def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> bool:
         """Pull, store, acknowledge until the channel has nothing more; False when stopped first."""
@@ -261,11 +264,12 @@ class _SyncRun:
         with unit_of_work(self.rt.engine) as conn:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
-            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
-            decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
-            events = [item.event for item in batch.items if item.event is not None]
-            order_ids = {event.order_id for event in events}
+            order_ids = {item.event.order_id for item in batch.items if item.event is not None}
             stored = orders_repo.load_orders(conn, account_id, order_ids)
+            items = expand_snapshots(batch.items, {oid: state for oid, (_pk, state) in stored.items()})
+            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in items])
+            decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
+            events = [item.event for item in items if item.event is not None]
             parked = received_repo.parked_events(conn, account_id, order_ids - stored.keys())
             view = InboxView(
                 orders={order_id: state for order_id, (_pk, state) in stored.items()},
@@ -274,7 +278,7 @@ class _SyncRun:
             )
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
-            fresh = self._write_log(conn, batch.items, seen, decided, result, now)
+            fresh = self._write_log(conn, items, seen, decided, result, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
@@ -436,6 +440,26 @@ class _SyncRun:
 
     def _lease_until(self) -> datetime:
         return self.rt.now() + timedelta(seconds=self.rt.settings.lease_seconds)
+
+
+def expand_snapshots(items: Sequence[Received], stored: dict[str, Any]) -> tuple[Received, ...]:
+    """Polling channels deliver order snapshots; the domain derives the five event types.
+
+    Each derived event gets a deterministic id (the snapshot's id plus a suffix), so a
+    page fetched twice is recognised like a redelivered queue event.
+    """
+    if not any(isinstance(item.event, OrderSeen) for item in items):
+        return tuple(items)
+    from channelport.domain.snapshots import expand
+
+    out: list[Received] = []
+    for item in items:
+        if not isinstance(item.event, OrderSeen):
+            out.append(item)
+            continue
+        for event in expand(stored.get(item.event.order_id), item.event):
+            out.append(Received(event.event_id, item.wire_type, event.created_at, item.raw, event=event))
+    return tuple(out)
 
 
 def _load_state(conn: Connection, account_id: int) -> dict[str, Any] | None:
