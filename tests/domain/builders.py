@@ -62,8 +62,15 @@ def line(
 
 
 ANNA = Address(
-    first_name="Anna", last_name="Schmidt", street="Hauptstr.", house_number="5", postcode="10115", city="Berlin", country="DE"
+    first_name="Anna",
+    last_name="Schmidt",
+    street="Hauptstr.",
+    house_number="5",
+    postcode="10115",
+    city="Berlin",
+    country="DE",
 )
+ANNA_BUYER = Buyer(email="anna@example.org")
 BERND = Address(last_name="Bauer", street="Ring", city="Hamburg", country="DE", company_name="Bauer GmbH")
 
 
@@ -75,7 +82,7 @@ def new_order(
     lines: tuple[OrderLine, ...] | None = None,
     seller: str = SELLER,
     status: str = "CREATED",
-    buyer: Buyer | None = Buyer(email="anna@example.org"),
+    buyer: Buyer | None = ANNA_BUYER,
     billing: Address | None = ANNA,
     shipping: Address | None = ANNA,
 ) -> NewOrder:
@@ -98,7 +105,9 @@ def new_order(
         billing_address=billing,
         shipping_address=shipping,
     )
-    return NewOrder(event_id=event_id or next_id(), created_at=when, seller_id=seller, order_id=order_id, order=snapshot)
+    return NewOrder(
+        event_id=event_id or next_id(), created_at=when, seller_id=seller, order_id=order_id, order=snapshot
+    )
 
 
 def status_update(
@@ -111,7 +120,12 @@ def status_update(
     seller: str = SELLER,
 ) -> StatusUpdate:
     return StatusUpdate(
-        event_id=event_id or next_id(), created_at=when, seller_id=seller, order_id=order_id, order_status=status, items=items
+        event_id=event_id or next_id(),
+        created_at=when,
+        seller_id=seller,
+        order_id=order_id,
+        order_status=status,
+        items=items,
     )
 
 
@@ -172,5 +186,10 @@ def denied(
     seller: str = SELLER,
 ) -> CancellationDenied:
     return CancellationDenied(
-        event_id=event_id or next_id(), created_at=when, seller_id=seller, order_id=order_id, request_id=request_id, reason=reason
+        event_id=event_id or next_id(),
+        created_at=when,
+        seller_id=seller,
+        order_id=order_id,
+        request_id=request_id,
+        reason=reason,
     )

@@ -176,7 +176,9 @@ def _new_event(order: ModelOrder, at: datetime) -> NewOrder:
         billing_address=order.billing,
         shipping_address=order.shipping,
     )
-    return NewOrder(event_id=order.next_event_id(), created_at=at, seller_id=SELLER, order_id=order.order_id, order=snapshot)
+    return NewOrder(
+        event_id=order.next_event_id(), created_at=at, seller_id=SELLER, order_id=order.order_id, order=snapshot
+    )
 
 
 def _change(draw, order: ModelOrder, at: datetime) -> DomainEvent:
@@ -291,6 +293,7 @@ def export_of(order: ModelOrder) -> dict[str, Any]:
             for line in order.lines
         ],
         "cancellationRequests": [
-            {"orderCancellationRequestId": request_id, **order.requests[request_id]} for request_id in sorted(order.requests)
+            {"orderCancellationRequestId": request_id, **order.requests[request_id]}
+            for request_id in sorted(order.requests)
         ],
     }

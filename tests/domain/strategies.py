@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta, timezone
 
 from hypothesis import strategies as st
 
@@ -23,7 +23,7 @@ from channelport.domain.order import CancellationState, LineState, OrderState
 
 texts = st.text(min_size=1, max_size=12)
 maybe_texts = st.none() | texts
-offsets = st.sampled_from([timezone.utc, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))])
+offsets = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))])
 # fold is meaningless with a fixed offset (and never set by parse_instant), but repr shows it.
 instants = st.datetimes(timezones=offsets).map(lambda value: value.replace(fold=0))
 decimals = st.decimals(allow_nan=False, allow_infinity=False)
@@ -76,7 +76,8 @@ events = st.one_of(
         StatusUpdate,
         order_status=texts,
         items=st.lists(
-            st.builds(ItemStatusChange, order_item_id=texts, item_status=maybe_texts, payment_status=maybe_texts), max_size=3
+            st.builds(ItemStatusChange, order_item_id=texts, item_status=maybe_texts, payment_status=maybe_texts),
+            max_size=3,
         ).map(tuple),
         **_common,
     ),
@@ -91,7 +92,8 @@ events = st.one_of(
         CancellationAccepted,
         request_id=texts,
         cancel_reason=texts,
-        lines=st.none() | st.lists(st.builds(CancelledLine, order_item_id=texts, quantity=decimals), max_size=3).map(tuple),
+        lines=st.none()
+        | st.lists(st.builds(CancelledLine, order_item_id=texts, quantity=decimals), max_size=3).map(tuple),
         **_common,
     ),
     st.builds(CancellationDenied, request_id=texts, reason=maybe_texts, **_common),

@@ -17,8 +17,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import hypothesis
 import pytest
-from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from channelport.domain.codec import decode, decode_order, encode, encode_order
@@ -71,7 +72,7 @@ class MemoryStore:
             if entry.outcome is Outcome.PARKED:
                 self.parked.setdefault(entry.event.order_id, {})[event_id] = json.dumps(encode(entry.event))
         for entry in result.resolved:
-            event("resolved a parked event of an earlier batch")
+            hypothesis.event("resolved a parked event of an earlier batch")
             event_id, order_id = entry.event.event_id, entry.event.order_id
             assert self.outcomes[event_id] is Outcome.PARKED and event_id in self.parked[order_id]
             assert entry.outcome in (Outcome.APPLIED, Outcome.STALE, Outcome.DUPLICATE, Outcome.REJECTED)
@@ -102,7 +103,9 @@ def _again(event: DomainEvent, new_id: str | None) -> DomainEvent:
 
 def _foreign(event: DomainEvent, event_id: str) -> DomainEvent:
     if isinstance(event, NewOrder):
-        return replace(event, event_id=event_id, seller_id=FOREIGN_SELLER, order=replace(event.order, seller_id=FOREIGN_SELLER))
+        return replace(
+            event, event_id=event_id, seller_id=FOREIGN_SELLER, order=replace(event.order, seller_id=FOREIGN_SELLER)
+        )
     return replace(event, event_id=event_id, seller_id=FOREIGN_SELLER)
 
 
@@ -146,7 +149,9 @@ def adversarial_delivery(data: st.DataObject, history: History) -> list[Delivery
         stream.append(_again(draw(st.sampled_from(history.events)), f"late-{n}" if draw(st.booleans()) else None))
     for n in range(draw(st.integers(0, 2), label="replays")):
         at = position()
-        stream[at:at] = _replay(history, draw(st.integers(0, len(history.events) - 1)), f"r{n}", new_ids=draw(st.booleans()))
+        stream[at:at] = _replay(
+            history, draw(st.integers(0, len(history.events) - 1)), f"r{n}", new_ids=draw(st.booleans())
+        )
 
     disabled = frozenset(draw(st.sets(st.sampled_from(EVENT_TYPES)), label="disabled at first"))
     before = draw(st.integers(0, len(stream)), label="events before enabling") if disabled else 0
@@ -154,7 +159,11 @@ def adversarial_delivery(data: st.DataObject, history: History) -> list[Delivery
     ignored = [event for event in stream[:before] if event.type in disabled]
     if ignored:  # the merchant enables the types and requests the data again from before them
         oldest = min(event.created_at for event in ignored)
-        since = next(i for i, event in enumerate(history.events) if event.created_at >= oldest) if draw(st.booleans()) else 0
+        since = (
+            next(i for i, event in enumerate(history.events) if event.created_at >= oldest)
+            if draw(st.booleans())
+            else 0
+        )
         deliveries += [Delivery(event, ALL) for event in _replay(history, since, "enable", new_ids=draw(st.booleans()))]
     deliveries += [Delivery(event, ALL) for event in stream[before:]]
     return deliveries
@@ -187,7 +196,9 @@ def test_any_delivery_rebuilds_the_true_orders(data):
     history = true_history(data)
     deliveries = adversarial_delivery(data, history)
     note("true history:\n" + "\n".join(map(repr, history.events)))
-    note("delivered:\n" + "\n".join(f"{d.event.event_id} {d.event.type} enabled={sorted(d.enabled)}" for d in deliveries))
+    note(
+        "delivered:\n" + "\n".join(f"{d.event.event_id} {d.event.type} enabled={sorted(d.enabled)}" for d in deliveries)
+    )
     store = MemoryStore()
     sync(data, store, deliveries)
 
@@ -200,7 +211,7 @@ def test_any_delivery_rebuilds_the_true_orders(data):
     assert set(store.outcomes) == set(delivered), "every event id ends with a recorded outcome"
     for event_id, delivered_event in delivered.items():
         outcome = store.outcomes[event_id]
-        event(f"an event ended {outcome}")
+        hypothesis.event(f"an event ended {outcome}")
         if delivered_event.seller_id == FOREIGN_SELLER:
             assert outcome in (Outcome.REJECTED, Outcome.IGNORED)  # a disabled type is not even looked at
         else:

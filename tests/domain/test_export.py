@@ -34,11 +34,20 @@ def fold(*events) -> OrderState:
 
 def test_export_of_a_changed_order_is_exactly_the_documented_object():
     order = fold(
-        new_order("KL-2026-000123", lines=(line("1"), line("2", type="SHIPPING", quantity="1", gross_price="4.90", total="4.90", sku=None))),
+        new_order(
+            "KL-2026-000123",
+            lines=(line("1"), line("2", type="SHIPPING", quantity="1", gross_price="4.90", total="4.90", sku=None)),
+        ),
         status_update("KL-2026-000123", when=at(10), status="SHIPPED", items=(item("1", "SHIPPED"),)),
         accepted("KL-2026-000123", when=at(20), request_id="R-b", lines={"1": "1"}),
         denied("KL-2026-000123", when=at(30), request_id="R-a", reason="already shipped"),
-        address_update("KL-2026-000123", when=at(40), shipping=None, billing=None, buyer=Buyer(email="anna@example.org", vat_id="DE123")),
+        address_update(
+            "KL-2026-000123",
+            when=at(40),
+            shipping=None,
+            billing=None,
+            buyer=Buyer(email="anna@example.org", vat_id="DE123"),
+        ),
     )
     exported = order_export("kaufland-main", order)
     assert exported == {
@@ -108,7 +117,12 @@ def test_missing_buyer_and_addresses_are_null_and_cancelled_items_show_cancelled
 def test_decimals_keep_the_spelling_the_channel_sent():
     order = fold(new_order(lines=(line("1", quantity="3", gross_price="4.90", total="14.70", tax_percent="7.0"),)))
     [exported] = order_export("a", order)["orderItem"]
-    assert (exported["quantity"], exported["grossPrice"], exported["total"], exported["taxPercent"]) == ("3", "4.90", "14.70", "7.0")
+    assert (exported["quantity"], exported["grossPrice"], exported["total"], exported["taxPercent"]) == (
+        "3",
+        "4.90",
+        "14.70",
+        "7.0",
+    )
     assert exported["cancelledQuantity"] == "0"
 
 

@@ -7,7 +7,7 @@ from channelport.domain.inbox import InboxView, ParkedEvent, process
 from channelport.domain.outcomes import Outcome
 from channelport.domain.rules import apply
 
-from .builders import SELLER, accepted, address_update, at, BERND, item, new_order, status_update
+from .builders import BERND, SELLER, accepted, address_update, at, item, new_order, status_update
 
 ALL = frozenset(EVENT_TYPES)
 
@@ -90,7 +90,11 @@ def test_parked_events_are_applied_in_created_at_order_not_arrival_order():
     result = run([*events, new_order()])
     assert outcomes(result) == [Outcome.APPLIED, Outcome.APPLIED, Outcome.APPLIED]
     order = result.orders["O-1"]
-    assert (order.status, order.lines[0].item_status, order.lines[0].payment_status) == ("SHIPPED", "SHIPPED", "PENDING")
+    assert (order.status, order.lines[0].item_status, order.lines[0].payment_status) == (
+        "SHIPPED",
+        "SHIPPED",
+        "PENDING",
+    )
 
 
 def test_events_parked_by_an_earlier_batch_are_resolved_when_the_order_arrives():

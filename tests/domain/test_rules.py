@@ -99,7 +99,11 @@ def test_events_for_an_unknown_order_are_parked():
 
 def test_status_update_sets_status_and_listed_item_fields():
     order = created()
-    decision = apply(order, status_update(when=at(2), status="SHIPPED", items=(item("1", "SHIPPED"), item("2", payment="PENDING"))), seller_id=SELLER)
+    decision = apply(
+        order,
+        status_update(when=at(2), status="SHIPPED", items=(item("1", "SHIPPED"), item("2", payment="PENDING"))),
+        seller_id=SELLER,
+    )
     assert decision.outcome is Outcome.APPLIED
     new = decision.order
     assert new.status == "SHIPPED" and new.status_at == at(2) and new.last_changed_at == at(2)
@@ -119,7 +123,9 @@ def test_new_order_sets_every_field_version():
 
 def test_older_status_update_is_stale():
     order = applied(created(), status_update(when=at(5), status="SHIPPED", items=(item("1", "SHIPPED"),)))
-    decision = apply(order, status_update(when=at(3), status="ACCEPTED", items=(item("1", "UNSHIPPED"),)), seller_id=SELLER)
+    decision = apply(
+        order, status_update(when=at(3), status="ACCEPTED", items=(item("1", "UNSHIPPED"),)), seller_id=SELLER
+    )
     assert decision.outcome is Outcome.STALE
     assert decision.order is order
     assert "orderStatus stale" in decision.reason and "item 1 itemStatus stale" in decision.reason
@@ -128,7 +134,9 @@ def test_older_status_update_is_stale():
 def test_older_status_update_still_sets_the_item_fields_no_newer_change_touched():
     # Per field: item 1's change must not be lost because a newer update listed other items.
     newer = status_update(when=at(5), status="PARTIALLY_SHIPPED", items=(item("2", "SHIPPED"),))
-    older = status_update(when=at(3), status="ACCEPTED", items=(item("1", "SHIPPED", "PENDING"), item("2", "UNSHIPPED")))
+    older = status_update(
+        when=at(3), status="ACCEPTED", items=(item("1", "SHIPPED", "PENDING"), item("2", "UNSHIPPED"))
+    )
     order = applied(created(), newer)
     decision = apply(order, older, seller_id=SELLER)
     assert decision.outcome is Outcome.APPLIED
@@ -139,7 +147,11 @@ def test_older_status_update_still_sets_the_item_fields_no_newer_change_touched(
     assert new.lines[1].item_status == "SHIPPED" and new.lines[1].status_at == at(5)
     assert "orderStatus stale" in decision.reason and "item 2 itemStatus stale" in decision.reason
     assert decision.changes == (
-        Change("item:1", {"itemStatus": "UNSHIPPED", "itemPaymentStatus": "PAID"}, {"itemStatus": "SHIPPED", "itemPaymentStatus": "PENDING"}),
+        Change(
+            "item:1",
+            {"itemStatus": "UNSHIPPED", "itemPaymentStatus": "PAID"},
+            {"itemStatus": "SHIPPED", "itemPaymentStatus": "PENDING"},
+        ),
     )
     # and the same final state as in createdAt order
     assert new == applied(applied(created(), older), newer)
@@ -171,7 +183,9 @@ def test_newer_status_update_repeating_the_values_is_applied_and_moves_the_versi
 
 def test_status_update_naming_an_unknown_item_is_rejected():
     order = created()
-    decision = apply(order, status_update(when=at(2), items=(item("1", "SHIPPED"), item("7", "SHIPPED"))), seller_id=SELLER)
+    decision = apply(
+        order, status_update(when=at(2), items=(item("1", "SHIPPED"), item("7", "SHIPPED"))), seller_id=SELLER
+    )
     assert decision.outcome is Outcome.REJECTED
     assert "'7'" in decision.reason and decision.order is order
 
@@ -214,7 +228,9 @@ def test_address_update_outcome_is_duplicate_only_when_every_present_part_is():
 
 def test_buyer_change_is_recorded_in_export_spelling():
     order = created()
-    decision = apply(order, address_update(when=at(2), buyer=Buyer(email="x@example.org", vat_id="DE1")), seller_id=SELLER)
+    decision = apply(
+        order, address_update(when=at(2), buyer=Buyer(email="x@example.org", vat_id="DE1")), seller_id=SELLER
+    )
     assert decision.changes == (
         Change("buyer", {"email": "anna@example.org", "vatId": None}, {"email": "x@example.org", "vatId": "DE1"}),
     )

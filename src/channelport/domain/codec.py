@@ -139,7 +139,11 @@ def _payload_json(event: DomainEvent) -> dict[str, Any]:
         return {
             "orderStatus": event.order_status,
             "orderItems": [
-                {"orderItemId": item.order_item_id, "itemStatus": item.item_status, "paymentStatus": item.payment_status}
+                {
+                    "orderItemId": item.order_item_id,
+                    "itemStatus": item.item_status,
+                    "paymentStatus": item.payment_status,
+                }
                 for item in event.items
             ],
         }
@@ -199,11 +203,11 @@ def _decode_address(common: dict[str, Any], data: dict[str, Any]) -> DomainEvent
 
 def _decode_accepted(common: dict[str, Any], data: dict[str, Any]) -> DomainEvent:
     named = data["orderItem"]
-    lines = (
-        None
-        if named is None
-        else tuple(CancelledLine(order_item_id=line["orderItemId"], quantity=Decimal(line["quantity"])) for line in named)
-    )
+    lines = None
+    if named is not None:
+        lines = tuple(
+            CancelledLine(order_item_id=line["orderItemId"], quantity=Decimal(line["quantity"])) for line in named
+        )
     return CancellationAccepted(
         **common, request_id=data["orderCancellationRequestId"], cancel_reason=data["cancelReason"], lines=lines
     )

@@ -325,7 +325,8 @@ def _apply_accepted(order: OrderState, event: CancellationAccepted) -> Decision:
         status_at=_status_version_after_cancellation(order.status_at, lines, cancellations),
         last_changed_at=max(order.last_changed_at, event.created_at),
     )
-    changes = (*_status_changes(order, updated), Change(f"cancellation:{event.request_id}", None, cancellation_json(request)))
+    recorded = Change(f"cancellation:{event.request_id}", None, cancellation_json(request))
+    changes = (*_status_changes(order, updated), recorded)
     return Decision(Outcome.APPLIED, updated, changes)
 
 
@@ -362,7 +363,9 @@ def _apply_denied(order: OrderState, event: CancellationDenied) -> Decision:
     answered = _answered_before(order, event.request_id, DENIED)
     if answered is not None:
         return answered
-    request = CancellationState(request_id=event.request_id, state=DENIED, created_at=event.created_at, reason=event.reason)
+    request = CancellationState(
+        request_id=event.request_id, state=DENIED, created_at=event.created_at, reason=event.reason
+    )
     updated = replace(
         order,
         cancellations=(*order.cancellations, request),
@@ -381,7 +384,7 @@ def _status_changes(before: OrderState, after: OrderState) -> tuple[Change, ...]
     changes: list[Change] = []
     if before.shown_status != after.shown_status:
         changes.append(Change("status", before.shown_status, after.shown_status))
-    for old, new in zip(before.lines, after.lines):
+    for old, new in zip(before.lines, after.lines, strict=True):
         if old is new:
             continue
         was, now = _item_view(old), _item_view(new)

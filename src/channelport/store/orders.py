@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -275,15 +275,24 @@ def _order_values(state: OrderState, now: datetime) -> dict[str, Any]:
         "last_changed_at": state.last_changed_at,
         "currency": state.currency,
         "payment_method": state.payment_method,
-        "buyer": asdict(state.buyer) if state.buyer is not None else None,
-        "billing_address": asdict(state.billing_address) if state.billing_address is not None else None,
-        "shipping_address": asdict(state.shipping_address) if state.shipping_address is not None else None,
+        "buyer": _fields(state.buyer, BUYER_FIELDS),
+        "billing_address": _fields(state.billing_address, ADDRESS_FIELDS),
+        "shipping_address": _fields(state.shipping_address, ADDRESS_FIELDS),
         "status_at": state.status_at,
         "billing_at": state.billing_at,
         "shipping_at": state.shipping_at,
         "buyer_at": state.buyer_at,
         "updated_at": now,
     }
+
+
+ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+BUYER_FIELDS = tuple(f.name for f in fields(Buyer))
+
+
+def _fields(value: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
+    """A flat dataclass as a dict; `dataclasses.asdict` deep-copies and was a hot spot."""
+    return None if value is None else {name: getattr(value, name) for name in names}
 
 
 def _line_values(order_pk: int, position: int, state: LineState) -> dict[str, Any]:

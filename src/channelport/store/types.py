@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import DateTime, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+UTC = timezone.utc
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -14,24 +16,36 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     SQLite has no time zone type and hands back naive values; without this, a naive
     and an aware datetime would meet in a comparison and raise at the worst moment.
+    On SQLite the value is stored as fixed-width text (`2026-11-20 08:15:02.120000`,
+    UTC), written and read in one step: the generic DATETIME path costs three Python
+    calls per value, which showed up as the top item of the sync's profile. Fixed width
+    keeps text comparison in SQL equal to time comparison.
     """
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def load_dialect_impl(self, dialect: Any) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(26))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the store; instants must be timezone-aware")
-        value = value.astimezone(timezone.utc)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            if value.utcoffset():
+                value = value.astimezone(UTC)
+            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+        return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
