@@ -89,10 +89,35 @@ def update_orders(
     """Store new states of known orders: the order row, changed items, new cancellations."""
     if not changed:
         return
+    # Most changes are status changes: write the address columns (JSON) only where they moved.
     conn.execute(
-        update(orders).where(orders.c.id == bindparam("pk")),
-        [{**_order_values(new, now), "pk": pk} for pk, _old, new in changed],
+        update(orders)
+        .where(orders.c.id == bindparam("pk"))
+        .values(
+            status=bindparam("status"),
+            shown_status=bindparam("shown_status"),
+            last_changed_at=bindparam("last_changed_at"),
+            status_at=bindparam("status_at"),
+            updated_at=bindparam("updated_at"),
+        ),
+        [
+            {
+                "pk": pk,
+                "status": new.status,
+                "shown_status": new.shown_status,
+                "last_changed_at": new.last_changed_at,
+                "status_at": new.status_at,
+                "updated_at": now,
+            }
+            for pk, _old, new in changed
+        ],
     )
+    moved = [(pk, new) for pk, old, new in changed if _addresses_moved(old, new)]
+    if moved:
+        conn.execute(
+            update(orders).where(orders.c.id == bindparam("pk")),
+            [{**_order_values(new, now), "pk": pk} for pk, new in moved],
+        )
     line_updates = [
         {
             "pk": pk,
@@ -125,6 +150,17 @@ def update_orders(
         known = {c.request_id for c in old.cancellations}
         new_cancellations.extend((pk, c) for c in new.cancellations if c.request_id not in known)
     _insert_cancellations(conn, account_id, new_cancellations)
+
+
+def _addresses_moved(old: OrderState, new: OrderState) -> bool:
+    return (
+        old.billing_at != new.billing_at
+        or old.shipping_at != new.shipping_at
+        or old.buyer_at != new.buyer_at
+        or old.billing_address != new.billing_address
+        or old.shipping_address != new.shipping_address
+        or old.buyer != new.buyer
+    )
 
 
 def insert_history(conn: Connection, pks: dict[str, int], rows: Sequence[HistoryRow], *, now: datetime) -> None:
