@@ -1,11 +1,14 @@
 """Connector kinds, found through the entry-point group `channelport.connectors`.
 
 A third party ships a kind as its own package by declaring an entry point there; no
-registry in this code base has to know it.
+registry in this code base has to know it. A kind that fails to load (a broken or
+half-installed package) is set aside with its error instead of taking every other
+kind down with it.
 """
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib.metadata import entry_points
 
@@ -13,20 +16,32 @@ from channelport.connectors.base import ConnectorKind
 from channelport.errors import NotFound
 
 GROUP = "channelport.connectors"
+log = logging.getLogger(__name__)
 
 
 @cache
-def available_kinds() -> dict[str, ConnectorKind]:
+def _load() -> tuple[dict[str, ConnectorKind], dict[str, str]]:
     kinds: dict[str, ConnectorKind] = {}
+    broken: dict[str, str] = {}
     for entry in entry_points(group=GROUP):
-        loaded = entry.load()
-        kind = loaded() if isinstance(loaded, type) else loaded
-        kinds[entry.name] = kind
-    return dict(sorted(kinds.items()))
+        try:
+            loaded = entry.load()
+        except Exception as exc:  # noqa: BLE001 - any import failure makes the kind unusable, not the program
+            broken[entry.name] = f"{type(exc).__name__}: {exc}"
+            log.warning("connector kind %s cannot be loaded: %s", entry.name, broken[entry.name])
+            continue
+        kinds[entry.name] = loaded() if isinstance(loaded, type) else loaded
+    return dict(sorted(kinds.items())), broken
+
+
+def available_kinds() -> dict[str, ConnectorKind]:
+    return _load()[0]
 
 
 def get_kind(name: str) -> ConnectorKind:
-    kinds = available_kinds()
+    kinds, broken = _load()
+    if name in broken:
+        raise NotFound(f"connector kind {name!r} is installed but cannot be loaded ({broken[name]})")
     if name not in kinds:
         known = ", ".join(kinds) or "none installed"
         raise NotFound(f"unknown connector kind {name!r}; known kinds: {known}")
