@@ -5,7 +5,7 @@ was down and lost its events (two failed syncs), then normal days again. In the 
 log in, see the gap and the failed syncs on the account's timeline, open the Import tab,
 use one date for all five events, save, press "Sync now" (the locked account is skipped),
 watch it finish, and find the orders. Afterwards the imported orders equal the channel's.
-Screenshots of the main pages go to docs/screenshots/ for the README.
+Screenshots of the main pages go to $CHANNELPORT_SCREENSHOTS (`make screenshots`: docs/screenshots/).
 
 Only Debian's /usr/bin/chromium is used; no browser is ever downloaded. Without it the test
 is skipped with the reason, and under CI=true that is an error.
@@ -14,6 +14,7 @@ is skipped with the reason, and under CI=true that is an error.
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from tests.web.conftest import PASSWORD, USER, serving, sqlite_only
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# `make screenshots` refreshes the README's pictures; a plain test run leaves the tree clean.
+SCREENSHOTS = Path(os.environ.get("CHANNELPORT_SCREENSHOTS", Path(tempfile.gettempdir()) / "channelport-screenshots"))
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 # Date and time fields as a German merchant sees them (where Debian's chromium-l10n is installed).

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from channelport import __version__
+from channelport import __version__, logs
 from channelport.cli import installation
 from channelport.cli.accounts import account_app
 from channelport.cli.errors import CliGroup
@@ -16,6 +16,7 @@ from channelport.cli import sync as sync_cli
 from channelport.cli.worker import worker_app
 from channelport.cli.web import serve, token_app, user_app
 from channelport.cli.demo import demo
+from channelport.cli.db import db_app
 
 app = typer.Typer(
     cls=CliGroup,
@@ -38,11 +39,13 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens (to stderr).")] = False,
+    log_format: Annotated[
+        logs.LogFormat, typer.Option(envvar="CHANNELPORT_LOG_FORMAT", help="Log lines as text or as JSON lines.")
+    ] = logs.LogFormat.text,
 ) -> None:
     """Channelport: imports orders and order events from your sales channels, exactly once."""
     # Commands report outcomes themselves; logs are for operators who ask (and for the worker).
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure_logging(log_format, logging.INFO if verbose else logging.ERROR)
 
 
 app.command("init")(installation.init)
@@ -59,6 +62,7 @@ app.command("serve")(serve)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("demo")(demo)
+app.add_typer(db_app, name="db")
 
 try:  # the simulator's commands, when that package is present
     from channelport.simulator.cli import marketplace_app

@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -29,6 +30,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Connection, insert, update
 
+from channelport import logs, metrics
 from channelport.connectors.base import Batch, Connector, EventImport, Received
 from channelport.connectors.registry import get_kind
 from channelport.domain import codec
@@ -121,9 +123,10 @@ def sync_account(
     try:
         _refuse_if_not_syncable(rt, account)
     except SyncRefused as exc:
-        return SyncReport(account.name, "skipped", error=str(exc))
+        return metrics.observe_report(SyncReport(account.name, "skipped", error=str(exc)))
     if not _take_lease(rt, account, owner):
-        return SyncReport(account.name, "busy", error="another process is syncing this account")
+        busy = SyncReport(account.name, "busy", error="another process is syncing this account")
+        return metrics.observe_report(busy)
     try:
         return _SyncRun(rt, account, trigger, owner, on_progress, stop, transport).run()
     finally:
@@ -169,9 +172,14 @@ class _SyncRun:
         self.transport = transport
         self.progress = SyncProgress(account.name)
         self.started_at = rt.now()
+        self.started_monotonic = time.monotonic()
 
     def run(self) -> SyncReport:
         self.progress.run_id = self._start_run_row()
+        with logs.sync_log_context(account=self.account.name, run_id=self.progress.run_id):
+            return self._run()
+
+    def _run(self) -> SyncReport:
         error: str | None = None
         status = "succeeded"
         connector: Connector | None = None
@@ -179,6 +187,7 @@ class _SyncRun:
             with unit_of_work(self.rt.engine) as conn:
                 account = accounts_repo.get_account_by_id(conn, self.account.id)
                 config = connector_config(self.rt, conn, account)
+                logs.register_secrets(config.token, *config.secrets.values())
                 imports = accounts_repo.load_imports(conn, account.id)
                 state = _load_state(conn, account.id)
             connector = get_kind(account.kind).create(config, state, transport=self.transport)
@@ -240,6 +249,10 @@ class _SyncRun:
     def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
         """Decide recorded events again (`events retry`): same path as a pulled batch."""
         self.progress.run_id = self._start_run_row()
+        with logs.sync_log_context(account=self.account.name, run_id=self.progress.run_id):
+            return self._reprocess(items, enabled)
+
+    def _reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
         self.progress.phase = "retrying"
         status, error = "succeeded", None
         try:
@@ -423,7 +436,7 @@ class _SyncRun:
             accounts_repo.update_account(conn, self.account.id, now=finished, **values)
         self.progress.phase = status
         self.on_progress(self.progress)
-        return SyncReport(
+        report = SyncReport(
             account=self.account.name,
             status=status,
             run_id=self.progress.run_id,
@@ -433,6 +446,7 @@ class _SyncRun:
             started_at=self.started_at,
             finished_at=finished,
         )
+        return metrics.observe_report(report, time.monotonic() - self.started_monotonic)
 
     def _mark_credentials_rejected(self, message: str) -> None:
         with unit_of_work(self.rt.engine) as conn:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from channelport import logs, metrics, systemd
 from channelport.services.runtime import Runtime
 from channelport.services.sync import SyncProgress, SyncReport, sync_account
 from channelport.store import accounts as accounts_repo
@@ -67,6 +68,7 @@ class Worker:
             repo.register(conn, worker_id=self.id, host=socket.gethostname(), pid=os.getpid(), now=self.rt.now())
         log.info("worker %s started (interval %ss, concurrency %s)", self.id, self.options.interval,
                  self.options.concurrency)
+        systemd.ready("waiting for due accounts")
         last_beat = 0.0
         marker: Any = None
         cycles = 0
@@ -126,8 +128,9 @@ class Worker:
                 except Exception:  # noqa: BLE001
                     log.exception("sync of account %s crashed", account_id)
                     continue
-                log.info("account %s: %s (%s events)%s", report.account, report.status, report.events,
-                         f": {report.error}" if report.error else "")
+                with logs.sync_log_context(account=report.account, run_id=report.run_id):
+                    log.info("account %s: %s (%s events)%s", report.account, report.status, report.events,
+                             f": {report.error}" if report.error else "")
                 self.on_report(report)
 
     def _watchdog(self) -> None:
@@ -144,8 +147,11 @@ class Worker:
                 log.info("worker %s: restart requested; finishing current batches", self.id)
                 self.restart_requested = True
                 self.stop.set()
+        metrics.observe_heartbeat(running=len(self.running))
+        systemd.watchdog(f"syncing accounts {doing}" if doing else "idle")
 
     def _shutdown(self) -> None:
+        systemd.stopping(restarting=self.restart_requested)
         for entry in self.running.values():
             entry.stop.set()
         for entry in list(self.running.values()):
