@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from channelport import logs
 from channelport.cli.common import console, err_console, local_text, runtime
 from channelport.errors import UsageError
 from channelport.services import users as service
@@ -41,7 +42,8 @@ def serve(
             err_console.print("No user yet: create one with `channelport user add NAME --password-stdin`.")
         app = create_app(rt, sync_concurrency=sync_concurrency)
         err_console.print(f"Channelport on http://{host}:{port}/ (API: /api/v1, Ctrl+C stops)")
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False)
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, server_header=False,
+                    log_config=logs.uvicorn_log_config())
 
 
 @user_app.command("add")

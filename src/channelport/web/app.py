@@ -18,10 +18,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from channelport import __version__
 from channelport.crypto import load_key
+from channelport.metrics import render_metrics
 from channelport.errors import ChannelportError
 from channelport.services.runtime import Runtime
 from channelport.web import api
@@ -65,6 +66,11 @@ def create_app(rt: Runtime, *, sync_concurrency: int = 4, throttle: LoginThrottl
     @app.get("/health", response_model=Health, tags=["system"], summary="Liveness; needs no authentication")
     def health() -> Health:
         return Health()
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request) -> Response:
+        body, content_type = render_metrics(rt, request.headers.get("accept"))
+        return Response(body, media_type=content_type)
 
     @app.get(f"{api.PREFIX}/openapi.json", include_in_schema=False)
     def openapi_json(_request: Request) -> JSONResponse:

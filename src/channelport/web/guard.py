@@ -63,7 +63,7 @@ SECURITY_HEADERS = {
 
 
 def classify(path: str) -> str:
-    if path == "/api" or path.startswith("/api/"):
+    if path == "/api" or path.startswith("/api/") or path == "/metrics":  # Prometheus scrapes with a bearer token
         return "api"
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return "public"
