@@ -19,6 +19,7 @@ become `ChannelUnavailable`.
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -169,7 +170,7 @@ class EventApiClient:
                     "User-Agent": f"channelport/{_version}",
                 },
                 timeout=httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout),
-                transport=transport,
+                transport=transport or no_delay_transport(),
                 follow_redirects=False,
             )
         except (httpx.InvalidURL, ValueError, TypeError) as exc:  # UnicodeEncodeError is a ValueError
@@ -177,6 +178,7 @@ class EventApiClient:
 
     def close(self) -> None:
         self._http.close()
+
 
     def call(
         self,
@@ -295,3 +297,10 @@ __all__ = [
     "classify_failure",
     "retry_after",
 ]
+
+
+def no_delay_transport() -> httpx.HTTPTransport:
+    """TCP_NODELAY: httpx writes a request's headers and body separately, and Nagle's
+    algorithm held the body back until the server's delayed ACK, about 40 ms on every
+    PUT and DELETE (an acknowledgement of 100 ids). Measured on loopback: 45 ms -> 5 ms."""
+    return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])

@@ -230,17 +230,23 @@ class _SyncRun:
     def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> bool:
         """Pull, store, acknowledge until the channel has nothing more; False when stopped first."""
         idle_pages = 0
+        last_state = None
         self.progress.phase = "importing"
         while not self.stop.is_set():
             batch = connector.pull(PAGE_SIZE)
             if batch.empty:
+                if batch.state is not None:  # a polling scan may end on a page with nothing to import
+                    with unit_of_work(self.rt.engine) as conn:
+                        _save_state(conn, self.account.id, batch.state, self.rt.now())
                 return True
             fresh = self._store_batch(batch, enabled)
             connector.ack(batch)
             self.progress.batches += 1
             self.progress.events += len(batch.items)
             self.on_progress(self.progress)
-            idle_pages = 0 if fresh else idle_pages + 1
+            moved = batch.state is not None and batch.state != last_state  # a polling cursor advancing
+            last_state = batch.state
+            idle_pages = 0 if fresh or moved else idle_pages + 1
             if idle_pages >= IDLE_PAGES_LIMIT:
                 log.warning("account %s: channel keeps re-sending known events; ending this sync", self.account.name)
                 return True
