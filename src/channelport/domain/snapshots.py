@@ -76,7 +76,9 @@ def _is_answer_stored(stored: OrderState, answer: SeenCancellation) -> bool:
     return any(request.request_id == answer.request_id for request in stored.cancellations)
 
 
-def _item_change(stored_status: str, stored_payment: str, item_id: str, status: str, payment: str) -> ItemStatusChange | None:
+def _item_change(
+    stored_status: str, stored_payment: str, item_id: str, status: str, payment: str
+) -> ItemStatusChange | None:
     status_differs = status != stored_status
     payment_differs = payment != stored_payment
     if not (status_differs or payment_differs):
