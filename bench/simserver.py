@@ -1,0 +1,96 @@
+"""The benchmark's marketplace: one simulator process serving a fixed feed on loopback.
+
+Unlike `channelport marketplace serve`, which keeps trading on the wall clock, this
+server generates exactly N orders of one seller over `--days` days from a fixed
+`--start` instant, lets every order live its whole life (`--settle-days` more on the
+simulated clock, no new orders), and then serves that feed with the clock standing
+still. Two processes started with the same arguments therefore serve byte-identical
+feeds (same events, same `createdAt`, same queue ids), which is how Channelport and the
+dlt pipeline are given "the same feed".
+
+It prints one JSON line to stdout when it listens:
+    {"url": ..., "orders": N, "events": E, "mix": {type: count}, "plans": {lifecycle: count}, "generate_s": ...}
+and serves until stdin closes or it gets SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+
+from channelport.simulator import Marketplace, serve
+from channelport.simulator.wire import UTC
+
+
+def _no_nagle(server: object) -> None:
+    """Work around a simulator bug: TCP_NODELAY on the listening socket (accepted ones inherit it).
+
+    `SimServer` binds a socket made with proto 0, so asyncio does not take it for TCP and
+    never disables Nagle's algorithm on the connections; every answer on a keep-alive
+    connection then waits ~40 ms for the client's delayed ACK (uvicorn writes the head and
+    the body separately). A real channel's server does not do that, and 10 acknowledgements
+    per page of 1000 events would make that wait the biggest cost of any client. Harmless
+    once src/channelport/simulator/server.py sets the option itself.
+    """
+    listening = getattr(server, "_socket", None)
+    if isinstance(listening, socket.socket):
+        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seller", default="S-BENCH:bench-token", help="ID:TOKEN")
+    parser.add_argument("--orders", type=int, required=True)
+    parser.add_argument("--days", type=float, default=7.0)
+    parser.add_argument("--settle-days", type=float, default=28.0)
+    parser.add_argument("--start", required=True, help="RFC 3339 instant the trading starts at")
+    parser.add_argument("--visibility-timeout", type=float, default=3600.0)
+    args = parser.parse_args()
+
+    seller_id, _, token = args.seller.partition(":")
+    start = datetime.fromisoformat(args.start.replace("Z", "+00:00")).astimezone(UTC)
+    began = time.perf_counter()
+    market = Marketplace(
+        seed=args.seed,
+        start=start,
+        sellers={seller_id: token},
+        visibility_timeout=args.visibility_timeout,
+        orders_per_day=0.0,  # no Poisson stream: exactly --orders orders
+    )
+    market.generate(orders=args.orders, days=args.days)
+    market.advance(timedelta(days=args.settle_days))  # every lifecycle runs to its end
+    if market.now > datetime.now(UTC):
+        print("--start + --days + --settle-days must not be in the future", file=sys.stderr)
+        return 2
+    generate_s = time.perf_counter() - began
+    mix = Counter(entry["type"] for entry in market.event_log(seller_id))
+    plans = Counter(market.order_plans(seller_id).values())
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with serve(market, args.port) as server:
+        _no_nagle(server)
+        print(json.dumps({
+            "url": server.url,
+            "orders": market.order_count(seller_id),
+            "events": market.event_count(seller_id),
+            "mix": dict(sorted(mix.items())),
+            "plans": dict(sorted(plans.items())),
+            "generate_s": round(generate_s, 2),
+        }), flush=True)
+        threading.Thread(target=lambda: (sys.stdin.read(), stopped.set()), daemon=True).start()
+        stopped.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
