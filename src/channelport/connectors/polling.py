@@ -56,6 +56,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from channelport import __version__ as _version
 from channelport.connectors.base import Batch, EventImport, Received
 from channelport.connectors.event_api_client import (
+    backoff_wait,
     NEVER_RETRIED_5XX,
     Answer,
     Fatal,
@@ -695,11 +696,8 @@ class ChannelHttp:
             self._sleep(wait)
 
     def _wait(self, attempts: int, server_wait: float | None) -> float:
-        cap = self.settings.max_retry_wait
-        if server_wait is not None:
-            return min(max(server_wait, MIN_WAIT), cap)
-        base = min(cap, FIRST_WAIT * 2 ** (attempts - 1))
-        return max(MIN_WAIT, self._uniform(base / 2, base))
+        return backoff_wait(attempts, server_wait, cap=self.settings.max_retry_wait, first=FIRST_WAIT,
+                            floor=MIN_WAIT, uniform=self._uniform)
 
     def _attempt(
         self,
