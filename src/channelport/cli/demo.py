@@ -26,15 +26,19 @@ def demo(
             status.update(f"{p.account}: {p.phase}, {p.events} events")
 
         result = run_demo(seed=seed, orders_per_day=orders_per_day, on_step=step, on_progress=progress)
-    table = Table("Account", "Sync", "Orders on channel", "Orders imported", "Duplicates", "Mismatches", "Note")
+    table = Table("Account", "Sync", "On channel", "Imported", "Duplicates", "Mismatches")
     for a in result.accounts:
         c = a.comparison
         if c is None:
-            table.add_row(a.name, a.status, "-", "-", "-", "-", a.note)
+            table.add_row(a.name, a.status, "-", "-", "-", "-")
         else:
             table.add_row(a.name, a.status, str(c.channel_orders), str(c.imported_orders), str(len(c.duplicates)),
-                          str(c.mismatches), "; ".join(c.describe(2)))
+                          str(c.mismatches))
     console.print(table)
+    for a in result.accounts:
+        if a.note or (a.comparison and not a.comparison.exact):
+            details = a.note or "; ".join(a.comparison.describe(3))  # type: ignore[union-attr]
+            console.print(f"{a.name} {a.status}: {details}", soft_wrap=True)
     console.print(f"{result.events} events processed in {result.seconds:.1f} s.")
     if not result.ok:
         console.print("[bold red]MISMATCH: the import does not equal the channel's truth.[/]")
