@@ -210,6 +210,8 @@ class Simulator:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self._log.close()
 
 

@@ -352,7 +352,7 @@ def print_report(results: dict[str, Any], kinds: list[str], sizes: list[int]) ->
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=160)
+    console = Console(width=176)
     table = Table(title="Channelport backfill benchmark (events/s: higher is better; wall time of each process)")
     for column in ("DB", "orders", "events", "CP first ev/s", "CP orders/s", "CP repeat ev/s", "repeat x",
                    "CP peak RSS MB", "us/event", "dlt ev/s", "dlt RSS MB", "floor ev/s", "floor/CP", "CP/dlt"):
