@@ -43,12 +43,14 @@ def draw(results: dict[str, Any], kinds: list[str], sizes: list[int], path: Path
                 left.annotate(f"{value:,.0f}", (bar.get_x() + bar.get_width() / 2, value), ha="center", va="bottom",
                               fontsize=7, rotation=90, xytext=(0, 2), textcoords="offset points")
     left.set_yscale("log")
+    highest = max((_value(case, key) for _, _, case in groups for _, key, _ in SERIES), default=0)
+    if highest:
+        left.set_ylim(top=highest * 12)  # a decade of room above the bars for the legend
     left.set_ylabel("events per second (log scale)")
     left.set_xticks(range(len(groups)), labels)
     left.set_title("Throughput on the same feed (wall time of each process)")
     left.legend(fontsize=8, loc="upper left")
     left.grid(axis="y", which="both", alpha=0.3)
-    left.margins(y=0.25)
 
     width = 0.8 / len(MEMORY)
     for index, (name, key, colour) in enumerate(MEMORY):

@@ -53,7 +53,7 @@ def main() -> int:
     os.environ["DLT_DATA_DIR"] = args.workdir
     if args.destination.startswith("sqlite"):
         # dlt loads with 20 threads by default; SQLite has one writer, and at 100,000 orders the
-        # others time out with "database is locked" and the load fails half done.
+        # load failed half done with an sqlite3 OperationalError.
         os.environ.setdefault("LOAD__WORKERS", "1")
 
     started = time.perf_counter()

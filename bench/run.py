@@ -513,7 +513,8 @@ def main() -> int:
         results["updates"] = [*earlier.get("updates", []), {
             "started_at": results["started_at"], "commit": results["commit"], "sizes": sizes, "databases": kinds,
             "parts": sorted(parts)}]
-        results["first_run"] = {key: earlier.get(key) for key in ("started_at", "commit", "duration_s")}
+        results["first_run"] = earlier.get("first_run") or {key: earlier.get(key)
+                                                             for key in ("started_at", "commit", "duration_s")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     for size in sizes:
         for kind in kinds:

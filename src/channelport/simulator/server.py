@@ -292,8 +292,12 @@ class SimServer:
     def start(self) -> SimServer:
         if self._server is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: with protocol 0 asyncio does not recognise the accepted
+        # sockets as TCP and never sets TCP_NODELAY, so every kept-alive answer waited for
+        # the client's delayed ACK (measured 45 ms against 3.6 ms per request).
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((self.host, self.port))
         sock.listen(128)
         self.port = sock.getsockname()[1]
