@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 
 from channelport.services import accounts, event_imports
 from channelport.services.orders import export_orders
+from channelport.services.verify import compare
 from channelport.simulator import Marketplace, serve
 
 START = datetime(2026, 11, 1, 6, 0, tzinfo=timezone.utc)
@@ -46,17 +47,6 @@ def truth(market: Marketplace, seller: str, name: str) -> list[dict]:
 
 
 def mismatches(rt, market: Marketplace, seller: str, name: str) -> list[str]:  # type: ignore[no-untyped-def]
-    """Human-readable differences, so a failing test says which order went wrong."""
-    ours = {o["orderId"]: o for o in exported(rt, name)}
-    theirs = {o["orderId"]: o for o in truth(market, seller, name)}
-    problems = [f"missing {oid}" for oid in sorted(theirs.keys() - ours.keys())]
-    problems += [f"extra {oid}" for oid in sorted(ours.keys() - theirs.keys())]
-    for oid in sorted(ours.keys() & theirs.keys()):
-        if ours[oid] != theirs[oid]:
-            diff = {k: (ours[oid].get(k), theirs[oid].get(k)) for k in theirs[oid] if ours[oid].get(k) != theirs[oid].get(k)}
-            problems.append(f"differs {oid}: {diff}")
-    return problems
-
-
-def advance(market: Marketplace, rt_clock, delta: timedelta) -> None:  # type: ignore[no-untyped-def]
-    market.advance(delta)
+    """Human-readable differences (the same comparison the demo reports), so a failing test
+    says which order went wrong; empty when the export equals the truth."""
+    return compare(exported(rt, name), truth(market, seller, name)).describe(limit=20)
