@@ -121,6 +121,7 @@ def test_the_worker_reports_ready_watchdog_and_reloading_for_a_restart(rt, notif
         thread.join(timeout=60)
         worker_rt.close()
     assert result == [True]
+    assert notify_socket.wait_for("RELOADING=1")  # sent just before run() returned; the listener may lag
     lines = notify_socket.lines()
     assert lines.index("READY=1") < lines.index("WATCHDOG=1") < lines.index("RELOADING=1")
     assert "STOPPING=1" not in lines, "a restart in place is a reload, not a stop"

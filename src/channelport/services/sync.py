@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 1000
 UNKNOWN = "unknown"  # the counts' key for events without a known type
-IDLE_PAGES_LIMIT = 3  # pages in a row with nothing new: the channel is re-sending, stop
+REPEAT_PAGES_LIMIT = 3  # pages in a row of ids this sync acknowledged already: the channel ignores acks
+ACKED_MEMORY = 50_000  # acknowledged ids remembered per sync to recognise such a channel
 
 
 class LeaseLost(ChannelportError):
@@ -228,8 +229,16 @@ class _SyncRun:
                 _save_state(conn, account.id, state, self.rt.now())
 
     def _drain(self, connector: Connector, enabled: frozenset[EventType]) -> bool:
-        """Pull, store, acknowledge until the channel has nothing more; False when stopped first."""
-        idle_pages = 0
+        """Pull, store, acknowledge until the channel has nothing more; False when stopped first.
+
+        A page of events recorded before (redelivered after a crash, or a backlog the last
+        process committed but could not acknowledge) is progress: acknowledging it shrinks
+        the queue. Only ids that come back after THIS sync acknowledged them show a channel
+        that ignores acknowledgements; a few such pages in a row end the sync as failed
+        instead of looping forever.
+        """
+        acked = _RecentIds(ACKED_MEMORY)
+        repeat_pages = 0
         last_state = None
         self.progress.phase = "importing"
         while not self.stop.is_set():
@@ -239,17 +248,22 @@ class _SyncRun:
                     with unit_of_work(self.rt.engine) as conn:
                         _save_state(conn, self.account.id, batch.state, self.rt.now())
                 return True
-            fresh = self._store_batch(batch, enabled)
+            self._store_batch(batch, enabled)
             connector.ack(batch)
             self.progress.batches += 1
             self.progress.events += len(batch.items)
             self.on_progress(self.progress)
+            ids = [item.event_id for item in batch.items]
             moved = batch.state is not None and batch.state != last_state  # a polling cursor advancing
             last_state = batch.state
-            idle_pages = 0 if fresh or moved else idle_pages + 1
-            if idle_pages >= IDLE_PAGES_LIMIT:
-                log.warning("account %s: channel keeps re-sending known events; ending this sync", self.account.name)
-                return True
+            repeat_pages = repeat_pages + 1 if acked.contains_all(ids) and not moved else 0
+            acked.add(ids)
+            if repeat_pages >= REPEAT_PAGES_LIMIT:
+                raise ChannelportError(
+                    f"the channel sent {REPEAT_PAGES_LIMIT} pages in a row of events this sync had already "
+                    "acknowledged (it ignores acknowledgements); everything received is imported, the sync "
+                    "stopped so it cannot loop forever"
+                )
         return False
 
     def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
@@ -273,8 +287,8 @@ class _SyncRun:
 
     def _store_batch(
         self, batch: Batch, enabled: frozenset[EventType], *, reconsider: frozenset[str] = frozenset()
-    ) -> int:
-        """Record, apply and store one batch in one transaction; returns how many ids were new.
+    ) -> None:
+        """Record, apply and store one batch in one transaction.
 
         Ids in `reconsider` are recorded already but decided again (their rows updated).
         """
@@ -297,12 +311,11 @@ class _SyncRun:
             )
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
-            fresh = self._write_log(conn, items, seen, decided, result, now)
+            self._write_log(conn, items, seen, decided, result, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
             self._write_run_progress(conn)
-        return fresh
 
     def _write_orders(
         self, conn: Connection, stored: dict[str, tuple[int, Any]], result: InboxResult, now: datetime
@@ -326,7 +339,7 @@ class _SyncRun:
         decided: dict[str, str],
         result: InboxResult,
         now: datetime,
-    ) -> int:
+    ) -> None:
         """One row per event id with its final outcome: inserted, or updated where recorded."""
         new_rows: list[received_repo.NewRow] = []
         updates: list[received_repo.OutcomeUpdate] = []
@@ -371,7 +384,6 @@ class _SyncRun:
             self.progress.count(str(res.event.type), "unparked" if res.outcome is Outcome.APPLIED else str(res.outcome))
         received_repo.insert_rows(conn, self.account.id, new_rows, now=now, run_id=self.progress.run_id)
         received_repo.update_outcomes(conn, self.account.id, updates)
-        return len(ids_here)
 
     def _write_history(self, conn: Connection, pks: dict[str, int], result: InboxResult, now: datetime) -> None:
         rows = [
@@ -460,6 +472,24 @@ class _SyncRun:
 
     def _lease_until(self) -> datetime:
         return self.rt.now() + timedelta(seconds=self.rt.settings.lease_seconds)
+
+
+class _RecentIds:
+    """The ids acknowledged most recently in one sync, at most `limit` of them."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._ids: dict[str, None] = {}
+
+    def contains_all(self, ids: Sequence[str]) -> bool:
+        return bool(ids) and all(i in self._ids for i in ids)
+
+    def add(self, ids: Sequence[str]) -> None:
+        for event_id in ids:
+            self._ids.pop(event_id, None)
+            self._ids[event_id] = None
+        while len(self._ids) > self.limit:
+            del self._ids[next(iter(self._ids))]
 
 
 def expand_snapshots(items: Sequence[Received], stored: dict[str, Any]) -> tuple[Received, ...]:
