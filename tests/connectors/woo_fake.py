@@ -1,10 +1,10 @@
 """A stateful fake of a WooCommerce shop's REST API v3 orders listing, over loopback HTTP.
 
 `GET /wp-json/wc/v3/orders` with modified_after / modified_before (strict, GMT with
-`dates_are_gmt=true`), orderby=modified|date, order, page, per_page (1 to 100, else
+`dates_are_gmt=true`), orderby=modified|date, order, page, offset, per_page (1 to 100, else
 400 `rest_invalid_param`), X-WP-Total and X-WP-TotalPages, consumer key and secret as
 HTTP Basic or as query parameters. Misbehaviour on request: scripted answers (429 with
-Retry-After, 503), a paginator that ignores `page`, and a hook called before each page
+Retry-After, 503), a paginator that ignores `page` and `offset`, and a hook called before each page
 so a test can modify orders while a backfill runs (which shifts the pages after them).
 
 Times are real UTC in whole seconds; a write is stamped `lag` seconds in the past (the
@@ -230,7 +230,10 @@ class FakeWooCommerce:
                 or q.get("dates_are_gmt") != "true":
             return JSONResponse({"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page, orderby",
                                  "data": {"status": 400}}, 400)
-        page = 1 if self.faults.ignore_page else int(q.get("page", "1"))
+        if self.faults.ignore_page:  # a plugin that rewrites the query: always the first page
+            start = 0
+        else:  # as in WP_Query: `offset` wins over `page`
+            start = int(q["offset"]) if "offset" in q else (int(q.get("page", "1")) - 1) * per_page
         after = datetime.fromisoformat(q["modified_after"].replace("Z", "+00:00")) if q.get("modified_after") else None
         before = datetime.fromisoformat(q["modified_before"].replace("Z", "+00:00")) if q.get("modified_before") else None
         with self.lock:
@@ -242,7 +245,7 @@ class FakeWooCommerce:
             key = (lambda o: (o.modified, o.id)) if q.get("orderby") == "modified" else (lambda o: (o.created, o.id))
             rows.sort(key=key, reverse=q.get("order", "desc") == "desc")
             total = len(rows)
-            chunk = rows[(page - 1) * per_page : page * per_page]
+            chunk = rows[start : start + per_page]
             body = [self._json(o) for o in chunk]
         pages = -(-total // per_page)
         return JSONResponse(body, headers={"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)})

@@ -345,12 +345,12 @@ def test_woocommerce_429_with_retry_after_and_an_outage(rt, shop):
 
 def test_woocommerce_paginator_ignoring_the_page_stops_the_sync(rt, shop):
     fake, server = shop
-    for n in range(30):  # thirty orders modified in the same second: only `page` can step through
+    for n in range(30):  # thirty orders modified in the same second: only `offset` can step through
         fake.add_order(created=real_now() - timedelta(hours=2), modified=real_now() - timedelta(hours=1))
     fake.faults.ignore_page = True
     add_shop(rt, fake, server)
     report = sync(rt, "shop")
-    assert report.status == "failed" and "same page" in report.error
+    assert report.status == "failed" and "ignores the `offset` parameter" in report.error
     assert order_rows(rt) == 10
 
 

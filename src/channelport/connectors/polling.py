@@ -205,11 +205,14 @@ def subscribed(state: CursorState, imports: Sequence[EventImport], now: datetime
 class Page:
     """One listed page: the channel's order records and the position of the next page.
 
-    `next` None: the listing is complete up to the scan's `before`.
+    `next` None: the listing is complete up to the scan's `before`. `rereading`: the
+    channel module found its position shifted and lists part of the window again on
+    purpose, so orders listed before are expected there, not a sign of a looping paginator.
     """
 
     records: tuple[Any, ...]
     next: Mapping[str, Any] | None
+    rereading: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,7 +409,7 @@ class PollingConnector:
                 new += 1
         if page.next is None:
             return
-        self._idle_pages = 0 if new else self._idle_pages + 1
+        self._idle_pages = 0 if new or page.rereading else self._idle_pages + 1
         if self._idle_pages >= MAX_IDLE_PAGES:
             raise ProtocolError(
                 f"the channel returned {MAX_IDLE_PAGES} pages in a row without an order not listed before; "

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
@@ -48,6 +49,8 @@ from channelport.connectors.polling import (
 from channelport.connectors.woocommerce_mapping import is_order, map_record, order_key
 from channelport.domain.instants import format_instant, parse_instant
 from channelport.errors import ConnectorError, ProtocolError, UsageError
+
+log = logging.getLogger(__name__)
 
 KIND = "woocommerce"
 ORDERS_PATH = "/wp-json/wc/v3/orders"
@@ -100,15 +103,23 @@ def parse_orders(answer: Answer) -> tuple[list[Any], int | None, int | None]:
     return data, _int_header(answer.headers, "x-wp-total"), _int_header(answer.headers, "x-wp-totalpages")
 
 
+MAX_ROUNDS = 20  # times one scan may list a second again because its orders changed while read
+
+
 class WooCommerceListing:
     """Orders modified within the window, oldest modification first, by keyset.
 
     Each page asks for the orders modified after the last one of the page before (less
     a second: the API compares whole seconds), so the pages do not shift when an order
-    is modified while the window is read: it leaves the window or moves to its end,
-    and every other order keeps its place relative to the key. `page` only steps
-    through orders sharing one second, and `X-WP-TotalPages` says when the window is
-    done. Orders read twice are skipped by the polling base.
+    is modified while the window is read: it leaves the window or moves to its end.
+
+    Only where a whole page shares the key's first second does the key not move on; then
+    the listing steps on by `offset`, each page starting with the last order of the page
+    before (the anchor). Were an order of that second modified meanwhile, every order
+    behind it would move up one place and the first unread one would be skipped: the
+    anchor is then not where it was, and the second is listed again from its start
+    (`rereading`, so the polling base expects known orders). Orders read twice are
+    skipped by the polling base.
     """
 
     def __init__(self, http: ChannelHttp, settings: WooCommerceSettings, config: AccountConfig, secret: str) -> None:
@@ -116,53 +127,63 @@ class WooCommerceListing:
         self.settings = settings
         self.seller_id = config.seller_id
         self.batch_size = settings.page_size
+        self.per_page = max(2, settings.page_size)  # an anchored page must bring at least one new order
         self._query_auth = {"consumer_key": config.token, "consumer_secret": secret} if settings.auth == "query" else {}
-        self._last: tuple[datetime, int, tuple[Any, ...]] | None = None  # key, page and ids of the page before
+        self._first_ids: dict[str, Any] = {}  # key -> the first order listed at offset 0, to spot an ignored offset
 
     def fetch(self, scan: Scan) -> Page:
         position = scan.position or {}
         after = parse_instant(position["after"]) if "after" in position else scan.after
-        page = int(position.get("page", 1))
+        offset = _offset_of(position, self.per_page)
+        anchor = position.get("anchor")
+        rounds = int(position.get("round", 0))
         params = {
             "modified_after": whole_seconds(after),
             "modified_before": whole_seconds(scan.before),
             "dates_are_gmt": "true",
             "orderby": "modified",
             "order": "asc",
-            "per_page": str(self.settings.page_size),
-            "page": str(page),
+            "per_page": str(self.per_page),
+            **({"offset": str(offset)} if offset else {"page": "1"}),
             **self._query_auth,
         }
-        records, _total, total_pages = self.http.call(OPERATION, "GET", ORDERS_PATH, parse_orders, params=params)
+        records, total, _pages = self.http.call(OPERATION, "GET", ORDERS_PATH, parse_orders, params=params)
         modified = _modified_times(records)
-        self._check_paging(after, page, records)
-        return Page(tuple(records), self._next(after, page, modified, len(records), total_pages))
+        ids = [_record_id(record) for record in records]
+        rereading = offset < int(position.get("reread_to", 0))
+        key = format_instant(after)
+        if not offset:
+            self._first_ids[key] = ids[0] if ids else None
+        elif anchor is not None and (not ids or ids[0] != anchor):
+            return self._list_again(after, offset, rounds, ids, records)
+        done = len(records) < self.per_page or (total is not None and offset + len(records) >= total)
+        if done:
+            return Page(tuple(records), None, rereading=rereading)
+        next_key = floor_seconds(modified[-1]) - timedelta(seconds=1) if modified else after
+        if next_key > after:
+            return Page(tuple(records), {"after": format_instant(next_key), "offset": 0, "round": rounds}, rereading)
+        following = {"after": key, "offset": offset + len(records) - 1, "anchor": ids[-1], "round": rounds}
+        if rereading:
+            following["reread_to"] = position["reread_to"]
+        return Page(tuple(records), following, rereading=rereading)
 
-    def _check_paging(self, after: datetime, page: int, records: list[Any]) -> None:
-        """Page n+1 of one key with the very orders of page n: the shop ignores `page`.
-
-        The polling base's guard would not see it: `X-WP-TotalPages` ends the walk
-        before pages without news pile up, and the orders of the later pages would be
-        lost without a word.
-        """
-        ids = tuple(record.get("id") if isinstance(record, dict) else None for record in records)
-        last, self._last = self._last, (after, page, ids)
-        if ids and last is not None and last[0] == after and last[1] == page - 1 and last[2] == ids:
+    def _list_again(self, after: datetime, offset: int, rounds: int, ids: list[Any], records: list[Any]) -> Page:
+        """The anchor moved: orders of this second changed while it was read; list it again."""
+        first = self._first_ids.get(format_instant(after))
+        if ids and first is not None and ids[0] == first:
             raise ProtocolError(
-                f"the shop returned the same page for page={page} as for page={page - 1}: it ignores the `page` "
-                "parameter, so its paginator returns the same page forever; this sync stops (check plugins that "
+                f"the shop answered offset={offset} with the orders of offset 0: it ignores the `offset` parameter, "
+                "so orders sharing one modification second cannot all be read; this sync stops (check plugins that "
                 "rewrite REST queries)"
             )
-
-    def _next(
-        self, after: datetime, page: int, modified: list[datetime], count: int, total_pages: int | None
-    ) -> dict[str, Any] | None:
-        if count < self.settings.page_size or (total_pages is not None and page >= total_pages):
-            return None
-        key = floor_seconds(modified[-1]) - timedelta(seconds=1) if modified else after
-        if key > after:
-            return {"after": format_instant(key), "page": 1}
-        return {"after": format_instant(after), "page": page + 1}  # a page of orders from one second
+        if rounds + 1 > MAX_ROUNDS:
+            raise ProtocolError(
+                f"orders modified in the same second keep changing while they are read ({MAX_ROUNDS} tries); this "
+                "sync stops and the next one reads them again"
+            )
+        log.info("orders of %s changed while read (offset %d); listing that second again", format_instant(after), offset)
+        restart = {"after": format_instant(after), "offset": 0, "round": rounds + 1, "reread_to": offset}
+        return Page(tuple(records), restart, rereading=True)
 
     def key(self, record: Any) -> RecordKey | None:
         return order_key(record)
@@ -180,6 +201,17 @@ class WooCommerceListing:
 
     def close(self) -> None:
         self.http.close()
+
+
+def _offset_of(position: Mapping[str, Any], per_page: int) -> int:
+    """The position's offset; a position stored by an older version counts pages."""
+    if "offset" in position:
+        return max(0, int(position["offset"]))
+    return max(0, int(position.get("page", 1)) - 1) * per_page
+
+
+def _record_id(record: Any) -> Any:
+    return record.get("id") if isinstance(record, dict) else None
 
 
 def _modified_times(records: list[Any]) -> list[datetime]:
