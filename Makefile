@@ -42,6 +42,12 @@ scale-test: $(STAMP)
 	CI=true CHANNELPORT_SCALE_KILLS=$(or $(KILLS),3) CHANNELPORT_SCALE_ROUNDS=$(or $(ROUNDS),12) \
 		$(BIN)/python -m pytest tests/ops/test_scale.py -q -s -p no:cacheprovider
 
+# `make soak`: random faults (429s, 500s, cut-off and truncated answers, outages, duplicates, ...) and
+# kill -9s of `channelport sync --all` against several simulated accounts for DURATION seconds (default
+# 600), then one clean sync; prints events, faults, kills, orders lost/duplicated; exit 1 if any. Not in `make test`.
+soak: $(STAMP)
+	$(BIN)/python bench/soak.py --duration $(or $(DURATION),600) $(if $(SEED),--seed $(SEED))
+
 # `make screenshots`: the browser tests write the README's pictures to docs/screenshots/.
 .PHONY: screenshots
 screenshots: $(STAMP)
@@ -49,3 +55,9 @@ screenshots: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+
+# `make audit`: the locked dependencies (requirements.lock) against PyPI's known vulnerabilities, as CI
+# checks them (.ci/run audit): a known vulnerability fails, an unreachable service only warns.
+.PHONY: audit
+audit:
+	bash .ci/run audit

@@ -28,6 +28,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from enum import Enum
 from typing import IO, Any
+from urllib.parse import quote, quote_plus
 
 
 class LogFormat(str, Enum):
@@ -89,7 +90,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # key=value, key: value, "key": "value" for names that hold secrets
     (
         re.compile(
-            r"(?i)((?:[\w-]*(?:token|secret|password|passwd|pwd|api[_-]?key|authorization|credential)[\w-]*)"
+            r"(?i)((?:[\w-]*(?:token|secret|password|passwd|pwd|(?:api|consumer)[_-]?key|authorization|credential)[\w-]*)"
             r"[\"']?\s*[:=]\s*[\"']?)(?!\*\*\*|(?i:bearer|basic)\s)([^\s\"',;&})\]]+)"
         ),
         r"\1" + MASK,
@@ -106,9 +107,13 @@ _known_pattern: re.Pattern[str] | None = None
 
 
 def register_secrets(*values: object) -> None:
-    """Never write these values, whatever logger or message they turn up in."""
+    """Never write these values, whatever logger or message they turn up in.
+
+    Also their URL-encoded forms: a credential sent as a query parameter (WooCommerce's
+    `auth=query`) appears percent-encoded in the HTTP client's request line."""
     global _known_pattern
-    fresh = {v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH} - _known
+    plain = [v for v in values if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH]
+    fresh = {form for v in plain for form in (v, quote(v, safe=""), quote_plus(v))} - _known
     if not fresh:
         return
     with _known_lock:

@@ -448,7 +448,7 @@ class _SyncRun:
                     finished_at=finished,
                     events=self.progress.events,
                     counts=self.progress.counts_json(),
-                    error=error,
+                    error=logs.mask(error) if error else error,
                 )
             )
             accounts_repo.update_account(conn, self.account.id, now=finished, **values)
@@ -460,15 +460,17 @@ class _SyncRun:
             run_id=self.progress.run_id,
             events=self.progress.events,
             counts=self.progress.counts_json(),
-            error=error,
+            error=logs.mask(error) if error else error,
             started_at=self.started_at,
             finished_at=finished,
         )
         return metrics.observe_report(report, time.monotonic() - self.started_monotonic)
 
     def _mark_credentials_rejected(self, message: str) -> None:
+        """Stored masked: a channel may quote the credential it refused (registered in `_run`)."""
         with unit_of_work(self.rt.engine) as conn:
-            accounts_repo.update_account(conn, self.account.id, now=self.rt.now(), credentials_rejected=message[:1000])
+            accounts_repo.update_account(conn, self.account.id, now=self.rt.now(),
+                                         credentials_rejected=logs.mask(message)[:1000])
 
     def _lease_until(self) -> datetime:
         return self.rt.now() + timedelta(seconds=self.rt.settings.lease_seconds)

@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from channelport.domain.events import EventType
 
 ACCOUNT_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"
+NO_NUL_PATTERN = r"^[^\x00]*$"  # for free text in paths and queries: PostgreSQL text cannot hold NUL
 EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 MAX_ID = 2**31 - 1
 

@@ -11,7 +11,7 @@ from channelport.services import orders
 from channelport.services.orders import OrderDetail
 from channelport.web.api.common import AccountFilter, AccountName, Limit
 from channelport.web.deps import RuntimeDep
-from channelport.web.schemas import EARLIEST, OrderDetailOut, OrderRow
+from channelport.web.schemas import EARLIEST, NO_NUL_PATTERN, OrderDetailOut, OrderRow
 
 router = APIRouter(tags=["orders"])
 
@@ -52,6 +52,6 @@ def list_orders(
     summary="One order with items, addresses, cancellations and its history",
 )
 def get_order(
-    rt: RuntimeDep, name: AccountName, order_id: Annotated[str, Path(min_length=1, max_length=150)]
+    rt: RuntimeDep, name: AccountName, order_id: Annotated[str, Path(min_length=1, max_length=150, pattern=NO_NUL_PATTERN)]
 ) -> OrderDetailOut:
     return order_detail(orders.show_order(rt, account=name, order_id=order_id))

@@ -13,6 +13,7 @@ from channelport.services import accounts, runs
 from channelport.services.retry import RETRYABLE, retry_events
 from channelport.web.deps import CsrfChecked, PageDep, RuntimeDep
 from channelport.web.pages.forms import FormError, text
+from channelport.web.schemas import NO_NUL_PATTERN
 
 router = APIRouter(include_in_schema=False)
 
@@ -25,7 +26,7 @@ def event_list(
     rt: RuntimeDep,
     outcome: Annotated[str, Query(pattern="^(parked|rejected|unknown|invalid|stale|duplicate|ignored|applied)$")]
     = "parked",
-    account: Annotated[str, Query(max_length=100)] = "",
+    account: Annotated[str, Query(max_length=100, pattern=NO_NUL_PATTERN)] = "",
 ) -> Response:
     return page.render(
         "events.html", section="events", outcome=outcome, outcomes=OUTCOMES, account=account, retryable=RETRYABLE,

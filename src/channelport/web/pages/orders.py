@@ -15,11 +15,12 @@ from channelport.web.deps import PageDep, RuntimeDep
 from channelport.web.pages.accounts import Name
 from channelport.web.pages.forms import local_day_start, parse_day
 from channelport.web.pages.rendering import DISPLAY_TZ
+from channelport.web.schemas import NO_NUL_PATTERN
 
 router = APIRouter(include_in_schema=False)
 
 PAGE_SIZE = 50
-Text = Annotated[str, Query(max_length=100)]
+Text = Annotated[str, Query(max_length=100, pattern=NO_NUL_PATTERN)]
 
 
 @router.get("/orders")
@@ -47,7 +48,7 @@ def order_list(
 
 @router.get("/orders/{name}/{order_id:path}")
 def order_detail(
-    page: PageDep, rt: RuntimeDep, name: Name, order_id: Annotated[str, Path(min_length=1, max_length=150)]
+    page: PageDep, rt: RuntimeDep, name: Name, order_id: Annotated[str, Path(min_length=1, max_length=150, pattern=NO_NUL_PATTERN)]
 ) -> Response:
     detail = orders.show_order(rt, account=name, order_id=order_id)
     return page.render("order.html", section="orders", detail=detail, order=detail.export,
