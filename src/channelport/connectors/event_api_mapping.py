@@ -515,6 +515,15 @@ def map_item(item: Any) -> tuple[Received, bool]:
     if not isinstance(item, dict):
         problem = f"event entry is not a JSON object (got {_json_kind(item)})"
         return Received(synthetic_id(item), "", None, item, problem=problem), False
+    if _has_nul(item):
+        # No database text column can hold U+0000 (PostgreSQL refuses it): an entry with one
+        # anywhere is kept as rejected, under storable names, so it never blocks the queue.
+        raw_id = item.get("id")
+        ackable = type(raw_id) is str and raw_id != ""
+        event_id = raw_id.replace("\x00", "\ufffd") if ackable else synthetic_id(item)
+        wire_type = item.get("type") if type(item.get("type")) is str else ""
+        problem = "the event contains a NUL character (U+0000), which cannot be stored"
+        return Received(event_id, wire_type.replace("\x00", "\ufffd"), None, item, problem=problem), ackable
 
     raw_id = item.get("id")
     ackable = type(raw_id) is str and raw_id != ""
@@ -551,6 +560,17 @@ def map_item(item: Any) -> tuple[Received, bool]:
     return Received(event_id, wire_type, created_at, item, problem="; ".join(problems)), ackable
 
 
+def _has_nul(value: Any) -> bool:
+    """U+0000 anywhere in a decoded JSON value (keys included)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def map_page(items: Sequence[Any]) -> tuple[tuple[Received, ...], tuple[str, ...]]:
     """Map every entry of a page, in order, repeats kept; plus the ids to acknowledge.
 
@@ -562,8 +582,8 @@ def map_page(items: Sequence[Any]) -> tuple[tuple[Received, ...], tuple[str, ...
     for item in items:
         entry, ackable = map_item(item)
         received.append(entry)
-        if ackable:
-            ack_ids[entry.event_id] = None
+        if ackable:  # the channel's id as sent: a stored id may have been made storable
+            ack_ids[item["id"]] = None
     return tuple(received), tuple(ack_ids)
 
 

@@ -104,6 +104,7 @@ def parse_orders(answer: Answer) -> tuple[list[Any], int | None, int | None]:
 
 
 MAX_ROUNDS = 20  # times one scan may list a second again because its orders changed while read
+IGNORED_OFFSET_LIMIT = 3  # answers to an offset that repeat the offset-0 page: the shop ignores offset
 
 
 class WooCommerceListing:
@@ -129,7 +130,8 @@ class WooCommerceListing:
         self.batch_size = settings.page_size
         self.per_page = max(2, settings.page_size)  # an anchored page must bring at least one new order
         self._query_auth = {"consumer_key": config.token, "consumer_secret": secret} if settings.auth == "query" else {}
-        self._first_ids: dict[str, Any] = {}  # key -> the first order listed at offset 0, to spot an ignored offset
+        self._first_pages: dict[str, tuple[Any, ...]] = {}  # key -> its page at offset 0, to spot an ignored offset
+        self._ignored_offsets: dict[str, int] = {}  # key -> answers to an offset that were its offset-0 page
 
     def fetch(self, scan: Scan) -> Page:
         position = scan.position or {}
@@ -153,9 +155,9 @@ class WooCommerceListing:
         rereading = offset < int(position.get("reread_to", 0))
         key = format_instant(after)
         if not offset:
-            self._first_ids[key] = ids[0] if ids else None
+            self._first_pages[key] = _versions(records)
         elif anchor is not None and (not ids or ids[0] != anchor):
-            return self._list_again(after, offset, rounds, ids, records)
+            return self._list_again(after, offset, rounds, records)
         done = len(records) < self.per_page or (total is not None and offset + len(records) >= total)
         if done:
             return Page(tuple(records), None, rereading=rereading)
@@ -167,10 +169,18 @@ class WooCommerceListing:
             following["reread_to"] = position["reread_to"]
         return Page(tuple(records), following, rereading=rereading)
 
-    def _list_again(self, after: datetime, offset: int, rounds: int, ids: list[Any], records: list[Any]) -> Page:
-        """The anchor moved: orders of this second changed while it was read; list it again."""
-        first = self._first_ids.get(format_instant(after))
-        if ids and first is not None and ids[0] == first:
+    def _list_again(self, after: datetime, offset: int, rounds: int, records: list[Any]) -> Page:
+        """The anchor moved: orders of this second changed while it was read; list it again.
+
+        Unless the answer is the very page of offset 0 (the same orders in the same
+        versions) again and again: then the shop ignores `offset`, and listing again would
+        never end. Once can be chance (an order modified into this second in front of the
+        anchor shifts the page back onto the first).
+        """
+        key = format_instant(after)
+        if records and _versions(records) == self._first_pages.get(key):
+            self._ignored_offsets[key] = self._ignored_offsets.get(key, 0) + 1
+        if self._ignored_offsets.get(key, 0) >= IGNORED_OFFSET_LIMIT:
             raise ProtocolError(
                 f"the shop answered offset={offset} with the orders of offset 0: it ignores the `offset` parameter, "
                 "so orders sharing one modification second cannot all be read; this sync stops (check plugins that "
@@ -212,6 +222,11 @@ def _offset_of(position: Mapping[str, Any], per_page: int) -> int:
 
 def _record_id(record: Any) -> Any:
     return record.get("id") if isinstance(record, dict) else None
+
+
+def _versions(records: list[Any]) -> tuple[Any, ...]:
+    return tuple((record.get("id"), record.get("date_modified_gmt")) if isinstance(record, dict) else None
+                 for record in records)
 
 
 def _modified_times(records: list[Any]) -> list[datetime]:

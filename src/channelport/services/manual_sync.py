@@ -6,9 +6,10 @@ another process is syncing is reported busy. One failing account never stops the
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from channelport.domain.accounts import Account
 from channelport.services.accounts import account_or_fail
@@ -17,6 +18,8 @@ from channelport.services.runtime import Runtime
 from channelport.services.sync import ProgressCallback, SyncReport, new_owner, sync_account
 from channelport.store import accounts as accounts_repo
 from channelport.store.db import read_only
+
+log = logging.getLogger(__name__)
 
 
 def chosen_accounts(rt: Runtime, names: Sequence[str] | None) -> list[Account]:
@@ -73,5 +76,17 @@ def sync_accounts(
             for account in runnable
         }
         for name, future in futures.items():
-            reports[name] = future.result()
+            reports[name] = _report_of(name, future)
     return [reports[account.name] for account in accounts]
+
+
+def _report_of(name: str, future: Future[SyncReport]) -> SyncReport:
+    """The account's report; a sync that raised (its database went away mid-run, so it
+    could not even write its own run row) is reported failed, and the other accounts'
+    reports still come back: one failing account never stops the rest."""
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised, see above
+        log.error("account %s: sync aborted: %s", name, exc, exc_info=exc)
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        return SyncReport(name, "failed", error=f"sync aborted: {type(exc).__name__}: {first_line}"[:500])

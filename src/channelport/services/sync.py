@@ -368,13 +368,13 @@ class _SyncRun:
                 continue
             new_rows.append(
                 received_repo.NewRow(
-                    event_id=item.event_id,
-                    wire_type=item.wire_type[:100],
+                    event_id=_storable(item.event_id),
+                    wire_type=_storable(item.wire_type[:100]),
                     event_type=None if item.event is None else str(item.event.type),
-                    order_id=order_id,
+                    order_id=None if order_id is None else _storable(order_id),
                     created_at=item.created_at,
                     outcome=outcome,
-                    reason=reason,
+                    reason=None if reason is None else _storable(reason),
                     raw=_raw_text(item.raw),
                     normalized=normalized,
                 )
@@ -527,9 +527,15 @@ def _save_state(conn: Connection, account_id: int, state: Any, now: datetime) ->
         conn.execute(insert(connector_state).values(account_id=account_id, **values))
 
 
+def _storable(text: str) -> str:
+    """Text any database column can hold: PostgreSQL refuses U+0000 in text, and one
+    event the log cannot record would fail every sync of the account from then on."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _raw_text(raw: Any) -> str:
     if isinstance(raw, str):
-        return raw
+        return _storable(raw)
     return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from channelport import logs, metrics, systemd
 from channelport.services.runtime import Runtime
 from channelport.services.sync import SyncProgress, SyncReport, sync_account
@@ -32,6 +34,7 @@ from channelport.store.db import read_only, unit_of_work
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5.0
+DATABASE_RETRY_SECONDS = 1.0  # pause between tries while the database is unavailable
 STALE_AFTER = timedelta(seconds=30)
 
 
@@ -61,6 +64,10 @@ class Worker:
         self.on_report = on_report or (lambda _r: None)
         self.running: dict[int, _Running] = {}
         self._lock = threading.Lock()
+        self._last_beat = 0.0
+        self._marker: Any = None
+        self._database_down_since: float | None = None
+        self._orphaned: set[int] = set()  # accounts whose crashed sync could not release its lease
 
     def run(self) -> bool:
         """Run until stopped; returns True when a restart was requested."""
@@ -69,28 +76,65 @@ class Worker:
         log.info("worker %s started (interval %ss, concurrency %s)", self.id, self.options.interval,
                  self.options.concurrency)
         systemd.ready("waiting for due accounts")
-        last_beat = 0.0
-        marker: Any = None
         cycles = 0
         with ThreadPoolExecutor(max_workers=self.options.concurrency, thread_name_prefix="worker-sync") as pool:
             while not self.stop.is_set():
-                now_mono = time.monotonic()
-                if now_mono - last_beat >= HEARTBEAT_SECONDS:
-                    self._heartbeat()
-                    last_beat = now_mono
-                self._reap()
-                self._watchdog()
-                with read_only(self.rt.engine) as conn:
-                    new_marker = repo.change_marker(conn)
-                woke = new_marker != marker
-                marker = new_marker
-                self._schedule(pool, force_check=woke)
+                try:
+                    self._tick(pool)
+                    pause = self.options.poll
+                    if self._database_down_since is not None:
+                        log.warning("worker %s: the database is back", self.id)
+                        self._database_down_since = None
+                except SQLAlchemyError as exc:
+                    pause = self._database_unavailable(exc)
                 cycles += 1
                 if self.options.max_cycles is not None and cycles >= self.options.max_cycles and not self.running:
                     break
-                self.stop.wait(self.options.poll)
+                self.stop.wait(pause)
             self._shutdown()
         return self.restart_requested
+
+    def _tick(self, pool: ThreadPoolExecutor) -> None:
+        """One scheduling round: heartbeat when due, reap finished syncs, start due ones."""
+        now_mono = time.monotonic()
+        if now_mono - self._last_beat >= HEARTBEAT_SECONDS:
+            self._heartbeat()
+            self._last_beat = now_mono
+        self._reap()
+        self._watchdog()
+        self._release_orphaned()
+        with read_only(self.rt.engine) as conn:
+            new_marker = repo.change_marker(conn)
+        woke = new_marker != self._marker
+        self._marker = new_marker
+        self._schedule(pool, force_check=woke)
+
+    def _release_orphaned(self) -> None:
+        """Leases of this worker's syncs that crashed (typically: the database went away
+        before the sync could release its lease). The sync is over, and the owner is this
+        worker's alone, so releasing is safe; without it the account would wait for its
+        lease to expire (`lease_seconds`) before anyone synced it again."""
+        if not self._orphaned:
+            return
+        with unit_of_work(self.rt.engine) as conn:
+            for account_id in sorted(self._orphaned):
+                accounts_repo.release_lease(conn, account_id, owner=f"worker:{self.id}")
+        self._orphaned.clear()
+
+    def _database_unavailable(self, exc: SQLAlchemyError) -> float:
+        """The database went away (restarted, network cut, locked past the busy timeout).
+
+        The worker outlives it: running syncs fail on their own and are reaped, and the
+        loop tries again after a pause instead of ending the process, so the accounts are
+        synced again as soon as the database is back. Logged once per outage.
+        Returns the pause before the next try.
+        """
+        if self._database_down_since is None:
+            self._database_down_since = time.monotonic()
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            log.error("worker %s: database unavailable (%s: %s); retrying", self.id, type(exc).__name__, first_line)
+        self._reap()
+        return max(self.options.poll, DATABASE_RETRY_SECONDS)
 
     def request_stop(self) -> None:
         self.stop.set()
@@ -127,6 +171,7 @@ class Worker:
                     report = entry.future.result()
                 except Exception:  # noqa: BLE001
                     log.exception("sync of account %s crashed", account_id)
+                    self._orphaned.add(account_id)
                     continue
                 with logs.sync_log_context(account=report.account, run_id=report.run_id):
                     log.info("account %s: %s (%s events)%s", report.account, report.status, report.events,
@@ -160,8 +205,11 @@ class Worker:
             except Exception:  # noqa: BLE001
                 log.exception("a sync ended with an error during shutdown")
         self._reap()
-        with unit_of_work(self.rt.engine) as conn:
-            repo.heartbeat(conn, self.id, now=self.rt.now(), doing=None, state="stopped")
+        try:
+            with unit_of_work(self.rt.engine) as conn:
+                repo.heartbeat(conn, self.id, now=self.rt.now(), doing=None, state="stopped")
+        except SQLAlchemyError as exc:  # its heartbeat goes stale instead: still shown as not running
+            log.error("worker %s: could not record the stop: %s", self.id, exc)
         log.info("worker %s stopped", self.id)
 
 

@@ -24,12 +24,17 @@ the same way twice.
   the protocol.
 - `lose_probability`: each new event is stored but not queued (only a replay brings it
   back).
+- `disconnect_probability`: a protocol answer is cut off mid-body: the status line and
+  the full `Content-Length` go out, then half the body, then the connection closes
+  (what a proxy restart or a broken link does). The request itself took effect: a cut
+  pull's events are in flight, a cut acknowledgement acknowledged.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -42,6 +47,7 @@ _PROBABILITIES = (
     "unknown_event_probability",
     "malformed_event_probability",
     "lose_probability",
+    "disconnect_probability",
 )
 
 
@@ -61,6 +67,7 @@ class FaultSettings:
     unknown_event_probability: float = 0.0
     malformed_event_probability: float = 0.0
     lose_probability: float = 0.0
+    disconnect_probability: float = 0.0
 
 
 FAULT_NAMES: tuple[str, ...] = tuple(f.name for f in fields(FaultSettings))
@@ -98,6 +105,7 @@ class Faults:
         self.rng = random.Random(f"{seed}:faults")
         self.settings = FaultSettings()
         self.requests = 0  # protocol requests seen, for rate_limit_every
+        self.fired: Counter[str] = Counter()  # faults that hit a request, by name; never reset
 
     def set(self, **changes: Any) -> None:
         """Change some switches, leave the others; unknown names or bad values change nothing."""
@@ -130,6 +138,11 @@ class Faults:
         """True with this probability; no draw at all when it is 0, so faults that are off
         leave the random stream of the others alone."""
         return probability > 0.0 and self.rng.random() < probability
+
+    def record(self, name: str) -> None:
+        """Count one request that a fault hit (for a test's or a soak run's figures)."""
+        with self._lock:
+            self.fired[name] += 1
 
     def __getattr__(self, name: str) -> Any:
         if name in FAULT_NAMES:

@@ -21,7 +21,7 @@ import gc
 import itertools
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,6 +39,8 @@ from channelport.simulator.wire import (
     ms_to_text,
     parse_timestamp_us,
 )
+
+Tap = Callable[[str, str, str, Any], None]  # (operation, stage, seller id, answer)
 
 DEFAULT_START = datetime(2026, 11, 20, tzinfo=UTC)
 DEFAULT_SELLERS: Mapping[str, str] = {"S-1001": "token-1"}
@@ -91,6 +93,7 @@ class Marketplace:
         self.orders_per_day = float(orders_per_day)
         self.answer_delay = (float(answer_delay[0]), float(answer_delay[1]))
         self.faults = Faults(seed, self.lock)
+        self._taps: tuple[Tap, ...] = ()
         self._trader = Trader()
         self._trader.cancel_accept_probability = cancel_accept_probability
         self._now_ms = datetime_to_ms(start or DEFAULT_START)
@@ -299,6 +302,37 @@ class Marketplace:
         """Store and queue an event whose payload breaks the protocol (see seller.MALFORMED_KINDS)."""
         with self.lock:
             self._book(seller_id).inject_malformed(self._now_ms, kind)
+
+    def inject_event(self, seller_id: str, type_: str, payload: Any, created_at: datetime | None = None) -> str:
+        """Store and queue an event with exactly this type and `event` payload (any JSON
+        value), created at `created_at` (default: now); returns the id it is delivered
+        under. For hostile-input tests: the truth never includes it, so give it order ids
+        no true order has."""
+        with self.lock:
+            created_ms = self._now_ms if created_at is None else datetime_to_ms(created_at)
+            event = self._book(seller_id).inject_raw(created_ms, type_, payload)
+            if event.live is None:
+                raise ValueError(f"{type_} is not subscribed (or the lose fault is on): stored, not queued")
+            return str(event.live.id)
+
+    # --- taps: a test sees each protocol request as the server handles it ----------------
+    def add_tap(self, tap: Tap) -> None:
+        """Call `tap(operation, stage, seller_id, answer)` for every protocol request that
+        passed the faults and the token check: stage "received" before the operation runs
+        (answer None), "answered" after it ran and before the answer (its body, bytes) is
+        sent. Operations:
+        "subscribe", "pull", "ack", "cancel". Lets a test act at an exact point of a
+        client's sync (kill the client while its acknowledgement is on the wire, say)."""
+        with self.lock:
+            self._taps = (*self._taps, tap)
+
+    def remove_tap(self, tap: Tap) -> None:
+        with self.lock:
+            self._taps = tuple(t for t in self._taps if t is not tap)
+
+    def tap(self, operation: str, stage: str, seller_id: str, answer: Any = None) -> None:
+        for tap in self._taps:
+            tap(operation, stage, seller_id, answer)
 
     # --- the protocol operations (the HTTP server calls these) -------------------------
     def subscribe(self, seller_id: str, body: Any) -> dict[str, Any]:

@@ -166,7 +166,13 @@ class SellerBook:
             raise ValueError(f"unknown malformed kind {kind!r} (known: {', '.join(MALFORMED_KINDS)})")
         return self._inject(NEW, created_ms, base)
 
-    def _inject(self, type_: str, created_ms: int, payload: dict[str, Any]) -> StoredEvent:
+    def inject_raw(self, created_ms: int, type_: str, payload: Any) -> StoredEvent:
+        """Any `event` payload (not necessarily an object) under any type: hostile input
+        for clients. It is never part of the truth."""
+        self.injected += 1
+        return self._inject(type_, created_ms, payload)
+
+    def _inject(self, type_: str, created_ms: int, payload: Any) -> StoredEvent:
         event = StoredEvent(len(self.events), type_, created_ms, None, payload, injected=True)
         self.events.append(event)
         self._queue_new(event)

@@ -9,14 +9,16 @@ connection refusals.
 
 Order of checks on a protocol request: fault delay, outage (503), random 500, rate limit
 (429), then the bearer token (401, or 401 for an expired one), then the request itself
-(400). The control API is never faulted and needs no token (it only listens on
-127.0.0.1).
+(400); a request that ran may then have its answer cut off mid-body (the
+`disconnect_probability` fault). The control API is never faulted and needs no token
+(it only listens on 127.0.0.1).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import socket
 import threading
@@ -31,6 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from channelport.simulator import validate
 from channelport.simulator.marketplace import Marketplace, parse_instant_arg
@@ -66,6 +69,32 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
+_UNFINISHED = "ASGI callable returned without completing response."
+
+
+class _CutOff(Response):
+    """An answer that dies mid-body: the status line and headers (with the whole body's
+    Content-Length), half the body, then nothing; uvicorn closes the connection when the
+    app returns without finishing, so the client sees a peer that hung up mid-message."""
+
+    def __init__(self, whole: Response) -> None:
+        super().__init__(whole.body, status_code=whole.status_code, media_type=whole.media_type)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.body[: len(self.body) // 2], "more_body": True})
+
+
+class _QuietCutOffs(logging.Filter):
+    """uvicorn logs an unfinished answer as an error; for a `_CutOff` that is the point."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != _UNFINISHED
+
+
+_QUIET_CUT_OFFS = _QuietCutOffs()
+
+
 class _Current:
     """Attribute access to whichever marketplace the server serves right now."""
 
@@ -88,7 +117,7 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
         if follow_wall_clock:
             mp.follow(datetime.now(UTC))
 
-    def protocol(operation: Callable[[Request, str], Awaitable[Response]]) -> Handler:
+    def protocol(name: str, operation: Callable[[Request, str], Awaitable[Response]]) -> Handler:
         async def endpoint(request: Request) -> Response:
             faults = mp.faults
             with mp.lock:
@@ -106,6 +135,8 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
                 else:
                     failure = None
                 retry_after = settings.retry_after
+            if failure is not None:
+                faults.record({"outage": "outage", "error": "error_probability"}.get(failure, "rate_limit"))
             if delay > 0:
                 await asyncio.sleep(delay)
             if failure == "outage":
@@ -135,10 +166,17 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
             if seller_id in faults.settings.expired_sellers:
                 return _error(401, "TOKEN_EXPIRED", "The access token has expired.")
             follow()
+            mp.tap(name, "received", seller_id)
             try:
-                return await operation(request, seller_id)
+                response = await operation(request, seller_id)
             except ProtocolError as exc:
                 return _error(400, exc.code, exc.message)
+            mp.tap(name, "answered", seller_id, response.body)
+            with mp.lock:
+                cut = faults.chance(faults.settings.disconnect_probability)
+            if cut:
+                faults.record("disconnect_probability")
+            return _CutOff(response) if cut else response
 
         return endpoint
 
@@ -153,6 +191,7 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
         with mp.lock:
             truncate = mp.faults.chance(mp.faults.settings.truncate_probability)
         if truncate:
+            mp.faults.record("truncate_probability")
             data = json.dumps(page, ensure_ascii=False).encode("utf-8")
             return Response(data[: max(1, len(data) // 2)], status_code=200, media_type="application/json")
         return _json(200, page)
@@ -251,10 +290,10 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
         return _error(status, code, f"{request.method} {request.url.path}: {getattr(exc, 'detail', 'error')}")
 
     routes = [
-        Route("/v2/seller/event-imports", protocol(put_event_imports), methods=["PUT"]),
-        Route("/v2/seller/event", protocol(get_events), methods=["GET"]),
-        Route("/v2/seller/event", protocol(delete_events), methods=["DELETE"]),
-        Route("/v2/seller/order/cancellation-request", protocol(post_cancellation), methods=["POST"]),
+        Route("/v2/seller/event-imports", protocol("subscribe", put_event_imports), methods=["PUT"]),
+        Route("/v2/seller/event", protocol("pull", get_events), methods=["GET"]),
+        Route("/v2/seller/event", protocol("ack", delete_events), methods=["DELETE"]),
+        Route("/v2/seller/order/cancellation-request", protocol("cancel", post_cancellation), methods=["POST"]),
         Route("/_sim/faults", control(get_faults), methods=["GET"]),
         Route("/_sim/faults", control(post_faults), methods=["POST"]),
         Route("/_sim/advance", control(post_advance), methods=["POST"]),
@@ -311,6 +350,7 @@ class SimServer:
             http="h11",
         )
         server = uvicorn.Server(config)
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_CUT_OFFS)
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name=f"marketplace:{self.port}", daemon=True
         )
