@@ -29,3 +29,8 @@ def test_init_on_an_up_to_date_database_is_a_no_op(home, database_url):
 def test_init_creates_a_key_file_readable_by_the_owner_only(home):
     mode = (home / "secret.key").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_the_head_revision_constant_is_the_scripts_head():
+    """`open_runtime` compares with the constant (no Alembic at start-up); it must follow the scripts."""
+    assert migrate.HEAD_REVISION == migrate.head_revision()

@@ -65,6 +65,8 @@ class EventApiSettings(BaseModel):
 class EventApiConnector:
     """One account on a Channel Event API channel. Not thread-safe: one sync at a time."""
 
+    prefetch: ClassVar[bool] = True  # pages are independent: the next may be pulled while one is stored
+
     def __init__(
         self,
         config: AccountConfig,

@@ -116,9 +116,10 @@ class WooCommerceListing:
 
     Only where a whole page shares the key's first second does the key not move on; then
     the listing steps on by `offset`, each page starting with the last order of the page
-    before (the anchor). Were an order of that second modified meanwhile, every order
-    behind it would move up one place and the first unread one would be skipped: the
-    anchor is then not where it was, and the second is listed again from its start
+    before (the anchor: its id and modification time). Were an order of that second
+    modified meanwhile, every order behind it would move up one place and the first
+    unread one would be skipped: the anchor is then not where it was (or not in the
+    version it was), and the second is listed again from its start
     (`rereading`, so the polling base expects known orders). Orders read twice are
     skipped by the polling base.
     """
@@ -151,12 +152,11 @@ class WooCommerceListing:
         }
         records, total, _pages = self.http.call(OPERATION, "GET", ORDERS_PATH, parse_orders, params=params)
         modified = _modified_times(records)
-        ids = [_record_id(record) for record in records]
         rereading = offset < int(position.get("reread_to", 0))
         key = format_instant(after)
         if not offset:
             self._first_pages[key] = _versions(records)
-        elif anchor is not None and (not ids or ids[0] != anchor):
+        elif anchor is not None and (not records or list(_versions(records[:1])[0] or ()) != list(anchor)):
             return self._list_again(after, offset, rounds, records)
         done = len(records) < self.per_page or (total is not None and offset + len(records) >= total)
         if done:
@@ -164,7 +164,8 @@ class WooCommerceListing:
         next_key = floor_seconds(modified[-1]) - timedelta(seconds=1) if modified else after
         if next_key > after:
             return Page(tuple(records), {"after": format_instant(next_key), "offset": 0, "round": rounds}, rereading)
-        following = {"after": key, "offset": offset + len(records) - 1, "anchor": ids[-1], "round": rounds}
+        following = {"after": key, "offset": offset + len(records) - 1, "anchor": _versions(records[-1:])[0],
+                     "round": rounds}
         if rereading:
             following["reread_to"] = position["reread_to"]
         return Page(tuple(records), following, rereading=rereading)
@@ -218,10 +219,6 @@ def _offset_of(position: Mapping[str, Any], per_page: int) -> int:
     if "offset" in position:
         return max(0, int(position["offset"]))
     return max(0, int(position.get("page", 1)) - 1) * per_page
-
-
-def _record_id(record: Any) -> Any:
-    return record.get("id") if isinstance(record, dict) else None
 
 
 def _versions(records: list[Any]) -> tuple[Any, ...]:

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, delete, func, insert, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
@@ -176,6 +175,8 @@ def _open_target(url: str) -> Engine:
 
 
 def _migrate_target(target: Engine, url: str) -> str:
+    from alembic.util import CommandError  # here: Alembic is slow to import and only copying needs it
+
     try:
         _before, after = migrate.upgrade(target)
     except DBAPIError as exc:

@@ -45,7 +45,7 @@ def open_runtime(settings: Settings | None = None, *, clock: Callable[[], dateti
     settings = settings or Settings()
     engine = make_engine(settings.effective_database_url)
     current = migrate.current_revision(engine)
-    if current != migrate.head_revision():
+    if current != migrate.HEAD_REVISION:
         engine.dispose()
         what = "is not initialized" if current is None else "needs a migration"
         raise UsageError(f"the database {what}; run `channelport init` first")

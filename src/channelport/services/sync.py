@@ -41,6 +41,7 @@ from channelport.domain.outcomes import Outcome
 from channelport.errors import ChannelportError, CredentialsRejected, SyncRefused
 from channelport.services.accounts import connector_config
 from channelport.services.installation import require_order_package
+from channelport.services.page_feed import PageFeed
 from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
@@ -241,29 +242,32 @@ class _SyncRun:
         repeat_pages = 0
         last_state = None
         self.progress.phase = "importing"
-        while not self.stop.is_set():
-            batch = connector.pull(PAGE_SIZE)
-            if batch.empty:
-                if batch.state is not None:  # a polling scan may end on a page with nothing to import
-                    with unit_of_work(self.rt.engine) as conn:
-                        _save_state(conn, self.account.id, batch.state, self.rt.now())
-                return True
-            self._store_batch(batch, enabled)
-            connector.ack(batch)
-            self.progress.batches += 1
-            self.progress.events += len(batch.items)
-            self.on_progress(self.progress)
-            ids = [item.event_id for item in batch.items]
-            moved = batch.state is not None and batch.state != last_state  # a polling cursor advancing
-            last_state = batch.state
-            repeat_pages = repeat_pages + 1 if acked.contains_all(ids) and not moved else 0
-            acked.add(ids)
-            if repeat_pages >= REPEAT_PAGES_LIMIT:
-                raise ChannelportError(
-                    f"the channel sent {REPEAT_PAGES_LIMIT} pages in a row of events this sync had already "
-                    "acknowledged (it ignores acknowledgements); everything received is imported, the sync "
-                    "stopped so it cannot loop forever"
-                )
+        with PageFeed(connector, PAGE_SIZE) as feed:
+            while not self.stop.is_set():
+                batch = feed.next_page()
+                if batch.empty:
+                    if batch.state is not None:  # a polling scan may end on a page with nothing to import
+                        with unit_of_work(self.rt.engine) as conn:
+                            _save_state(conn, self.account.id, batch.state, self.rt.now())
+                    feed.finish()
+                    return True
+                self._store_batch(batch, enabled)
+                feed.ack(batch)
+                self.progress.batches += 1
+                self.progress.events += len(batch.items)
+                self.on_progress(self.progress)
+                ids = [item.event_id for item in batch.items]
+                moved = batch.state is not None and batch.state != last_state  # a polling cursor advancing
+                last_state = batch.state
+                repeat_pages = repeat_pages + 1 if acked.contains_all(ids) and not moved else 0
+                acked.add(ids)
+                if repeat_pages >= REPEAT_PAGES_LIMIT:
+                    raise ChannelportError(
+                        f"the channel sent {REPEAT_PAGES_LIMIT} pages in a row of events this sync had already "
+                        "acknowledged (it ignores acknowledgements); everything received is imported, the sync "
+                        "stopped so it cannot loop forever"
+                    )
+            feed.finish()
         return False
 
     def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:

@@ -15,8 +15,6 @@ from typing import Annotated, NoReturn, Optional
 import httpx
 import typer
 
-from channelport.simulator.marketplace import Marketplace
-from channelport.simulator.server import serve
 from channelport.simulator.wire import UTC
 
 DEMO_SELLER = ("S-1001", "demo-token")
@@ -86,6 +84,9 @@ def serve_command(
     ] = "300",
 ) -> None:
     """Serve a marketplace on 127.0.0.1 until Ctrl-C; its clock then follows the wall clock."""
+    from channelport.simulator.marketplace import Marketplace  # here: every other command starts faster
+    from channelport.simulator.server import serve
+
     port_number = _integer("--port", port, 0, 65535)
     seed_number = _integer("--seed", seed, 0)
     order_count = _integer("--orders", orders, 0)
