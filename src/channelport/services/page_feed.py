@@ -11,9 +11,9 @@ a connector that is not thread-safe is still used by one thread at a time. Conne
 opt in with `prefetch = True` (polling connectors do not: their next page depends on
 what the last one left in their state). Without it, every call runs inline as before.
 
-Stopping with a page fetched but not stored leaves that page in flight on the channel:
-it comes back after the channel's visibility timeout, which is what at-least-once
-delivery is for.
+A sync told to stop asks for no further page and stores the one already fetched
+(`pending`) before it ends: left unstored, that page would stay invisible on the channel
+for its visibility timeout (five minutes on most) before anyone could import it.
 """
 
 from __future__ import annotations
@@ -39,12 +39,17 @@ class PageFeed:
         self._page: Future[Batch] | None = None
         self._acks: list[Future[None]] = []
 
-    def next_page(self) -> Batch:
-        """The next page; with prefetch the one after it is asked for at once."""
+    @property
+    def pending(self) -> bool:
+        """A page was asked for ahead and not yet taken."""
+        return self._page is not None
+
+    def next_page(self, *, more: bool = True) -> Batch:
+        """The next page; with prefetch and `more`, the one after it is asked for at once."""
         self._raise_failed_acks()
         page = self._page.result() if self._page is not None else self._call(self._pull).result()
         self._page = None
-        if self.ahead and not page.empty:
+        if self.ahead and more and not page.empty:
             self._page = self._call(self._pull)
         return page
 

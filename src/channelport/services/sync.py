@@ -243,8 +243,8 @@ class _SyncRun:
         last_state = None
         self.progress.phase = "importing"
         with PageFeed(connector, PAGE_SIZE) as feed:
-            while not self.stop.is_set():
-                batch = feed.next_page()
+            while not self.stop.is_set() or feed.pending:  # a page fetched ahead is stored before stopping
+                batch = feed.next_page(more=not self.stop.is_set())
                 if batch.empty:
                     if batch.state is not None:  # a polling scan may end on a page with nothing to import
                         with unit_of_work(self.rt.engine) as conn:
