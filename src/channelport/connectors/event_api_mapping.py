@@ -505,7 +505,12 @@ def synthetic_id(item: Any) -> str:
     return SYNTHETIC_ID_PREFIX + hashlib.sha256(canonical.encode("ascii", "backslashreplace")).hexdigest()
 
 
-def map_item(item: Any) -> tuple[Received, bool]:
+def may_hold_nul(body: bytes) -> bool:
+    """Whether a JSON body can decode to text with U+0000 (escaped, or raw for a lax parser)."""
+    return b"\\u0000" in body or b"\x00" in body
+
+
+def map_item(item: Any, *, check_nul: bool = True) -> tuple[Received, bool]:
     """One `eventList` entry as `Received`, and whether its id is the channel's (ackable).
 
     Never raises: whatever the entry is, it comes back with an event or a problem.
@@ -515,7 +520,7 @@ def map_item(item: Any) -> tuple[Received, bool]:
     if not isinstance(item, dict):
         problem = f"event entry is not a JSON object (got {_json_kind(item)})"
         return Received(synthetic_id(item), "", None, item, problem=problem), False
-    if _has_nul(item):
+    if check_nul and _has_nul(item):
         # No database text column can hold U+0000 (PostgreSQL refuses it): an entry with one
         # anywhere is kept as rejected, under storable names, so it never blocks the queue.
         raw_id = item.get("id")
@@ -571,7 +576,7 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def map_page(items: Sequence[Any]) -> tuple[tuple[Received, ...], tuple[str, ...]]:
+def map_page(items: Sequence[Any], *, check_nul: bool = True) -> tuple[tuple[Received, ...], tuple[str, ...]]:
     """Map every entry of a page, in order, repeats kept; plus the ids to acknowledge.
 
     The ack ids are the channel's own ids, each once. Entries under a synthetic id are
@@ -580,7 +585,7 @@ def map_page(items: Sequence[Any]) -> tuple[tuple[Received, ...], tuple[str, ...
     received: list[Received] = []
     ack_ids: dict[str, None] = {}
     for item in items:
-        entry, ackable = map_item(item)
+        entry, ackable = map_item(item, check_nul=check_nul)
         received.append(entry)
         if ackable:  # the channel's id as sent: a stored id may have been made storable
             ack_ids[item["id"]] = None
@@ -604,5 +609,6 @@ __all__ = [
     "imports_body",
     "map_item",
     "map_page",
+    "may_hold_nul",
     "synthetic_id",
 ]

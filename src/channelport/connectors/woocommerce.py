@@ -2,10 +2,11 @@
 
 `pull` lists `GET /wp-json/wc/v3/orders` with `modified_after` / `modified_before`
 (the polling cursor's window, `dates_are_gmt=true`), `orderby=modified&order=asc` and
-`page` / `per_page` (at most 100), reading `X-WP-TotalPages`. Plain page numbers would
-shift when an order is modified while the window is read (it moves to the end of the
-window, or out of it) and let another order slip between two pages; so each page
-starts after the last modification the page before ended with (`WooCommerceListing`).
+`per_page` (at most 100), reading `X-WP-Total`. Plain page numbers would shift when an
+order is modified while the window is read (it moves to the end of the window, or out
+of it) and let another order slip between two pages; so each page starts after the
+last modification the page before ended with, and only within one second does the
+listing step by `offset`, checking its anchor (`WooCommerceListing`).
 
 Account: `--url` the shop's base URL (https://shop.example.com), `--seller-id` a label
 of your choice, `--token-env` the consumer key (ck_...), `--secret
