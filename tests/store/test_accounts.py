@@ -111,3 +111,17 @@ def test_the_lease_admits_one_owner_until_it_expires(rt, clock):
         assert not repo.renew_lease(conn, account.id, owner="a", until=later)
         repo.release_lease(conn, account.id, owner="b")
         assert repo.lease_holder(conn, account.id, now=later) is None
+
+
+def test_an_account_whose_sync_was_stopped_is_due_at_once(rt):
+    from channelport.store import workers as workers_repo
+
+    one, two = add(rt, name="one"), add(rt, name="two")
+    now = rt.now()
+    with unit_of_work(rt.engine) as conn:
+        for account, status in ((one, "succeeded"), (two, "stopped")):
+            conn.execute(channel_accounts.update().where(channel_accounts.c.id == account.id)
+                         .values(last_sync_at=now - timedelta(seconds=5), last_sync_status=status,
+                                 subscription_changed=False))
+        due = workers_repo.due_account_ids(conn, now=now, synced_before=now - timedelta(seconds=60))
+    assert due == [two.id]  # synced five seconds ago: only the one cut short goes on before its interval

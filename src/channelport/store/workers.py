@@ -51,7 +51,9 @@ def change_marker(conn: Connection) -> tuple[Any, ...]:
 
 
 def due_account_ids(conn: Connection, *, now: datetime, synced_before: datetime) -> list[int]:
-    """Active, unlocked, not leased, and either never/long ago synced or with a request waiting."""
+    """Active, unlocked, not leased, and either never/long ago synced, stopped before the
+    channel was drained (a restart mid-backfill must not wait an interval to go on), or
+    with a request waiting."""
     c = channel_accounts.c
     pending = select(event_imports.c.account_id).where(event_imports.c.pending.is_(True))
     return list(
@@ -64,6 +66,7 @@ def due_account_ids(conn: Connection, *, now: datetime, synced_before: datetime)
                 or_(
                     c.last_sync_at.is_(None),
                     c.last_sync_at < synced_before,
+                    c.last_sync_status == "stopped",  # cut short (restart, shutdown): go on at once
                     c.subscription_changed.is_(True),
                     c.id.in_(pending),
                 ),
