@@ -25,7 +25,7 @@ from channelport.services.verify import compare
 from channelport.store.db import unit_of_work
 from channelport.store.tables import channel_accounts
 
-KILLS = int(os.environ.get("CHANNELPORT_TEST_KILLS", "22"))  # per backend: 22 on SQLite, 11 on PostgreSQL
+KILLS = int(os.environ.get("CHANNELPORT_TEST_KILLS", "20"))  # per backend: 20 on SQLite, 10 on PostgreSQL
 
 
 def _channelport() -> list[str]:
@@ -49,7 +49,7 @@ def test_kill_minus_nine_at_random_points_loses_and_doubles_nothing(rt, market, 
             break
         proc = subprocess.Popen([*_channelport(), "sync", "--all", "--json"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 2.5))
+        time.sleep(rng.uniform(0.6, 2.0))
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait()
