@@ -56,6 +56,8 @@ from channelport.connectors.polling import (
     RecordKey,
     RequestRefused,
     Scan,
+    require_http_url,
+    require_secret,
     shared_limiter,
     validate_settings,
     whole_seconds,
@@ -212,17 +214,9 @@ class AmazonKind:
         transport: httpx.BaseTransport | None = None,
     ) -> PollingConnector:
         settings: AmazonSettings = validate_settings(AmazonSettings, config.settings, KIND)
-        if not config.url.startswith(("http://", "https://")):
-            raise UsageError(
-                f"the amazon-sp-api URL must be the SP-API endpoint, e.g. {ENDPOINTS['eu']}; got {config.url!r}"
-            )
+        require_http_url(config.url, KIND, f"the SP-API endpoint, e.g. {ENDPOINTS['eu']}")
         check_marketplaces(config.url, settings.marketplace_ids)
-        secret = config.secrets.get("lwa_client_secret")
-        if not secret:
-            raise UsageError(
-                "the amazon-sp-api account has no LWA client secret: add it with "
-                "`account edit NAME --secret lwa_client_secret=ENVVAR`"
-            )
+        secret = require_secret(config, "lwa_client_secret", KIND, "LWA client secret")
         limiter = shared_limiter(
             (KIND, config.url, config.seller_id, settings.lwa_client_id),
             lambda: RateLimiter(USAGE_PLANS, LWA_LIMIT),

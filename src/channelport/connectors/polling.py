@@ -54,7 +54,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channelport import __version__ as _version
-from channelport.connectors.base import Batch, EventImport, Received
+from channelport.connectors.base import AccountConfig, Batch, EventImport, Received
 from channelport.connectors.event_api_client import (
     backoff_wait,
     NEVER_RETRIED_5XX,
@@ -109,6 +109,20 @@ def validate_settings(model: type[BaseModel], settings: Mapping[str, Any], kind:
             for error in exc.errors(include_url=False)
         )
         raise UsageError(f"invalid {kind} settings: {problems}") from None
+
+
+def require_http_url(url: str, kind: str, expected: str) -> None:
+    """Refuse an account URL that is not http(s), saying what `expected` looks like."""
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"the {kind} URL must be {expected}; got {url!r}")
+
+
+def require_secret(config: AccountConfig, name: str, kind: str, what: str) -> str:
+    """The account's secret `name`, or a UsageError that says how to add it."""
+    secret = config.secrets.get(name)
+    if not secret:
+        raise UsageError(f"the {kind} account has no {what}: add it with `account edit NAME --secret {name}=ENVVAR`")
+    return secret
 
 
 # --------------------------------------------------------------------------- cursor

@@ -43,13 +43,15 @@ from channelport.connectors.polling import (
     floor_seconds,
     json_or_none,
     loads,
+    require_http_url,
+    require_secret,
     shared_limiter,
     validate_settings,
     whole_seconds,
 )
 from channelport.connectors.woocommerce_mapping import is_order, map_record, order_key
 from channelport.domain.instants import format_instant, parse_instant
-from channelport.errors import ConnectorError, ProtocolError, UsageError
+from channelport.errors import ConnectorError, ProtocolError
 
 log = logging.getLogger(__name__)
 
@@ -255,16 +257,8 @@ class WooCommerceKind:
         transport: httpx.BaseTransport | None = None,
     ) -> PollingConnector:
         settings: WooCommerceSettings = validate_settings(WooCommerceSettings, config.settings, KIND)
-        if not config.url.startswith(("http://", "https://")):
-            raise UsageError(
-                f"the woocommerce URL must be the shop's base URL, e.g. https://shop.example.com; got {config.url!r}"
-            )
-        secret = config.secrets.get("consumer_secret")
-        if not secret:
-            raise UsageError(
-                "the woocommerce account has no consumer secret: add it with "
-                "`account edit NAME --secret consumer_secret=ENVVAR`"
-            )
+        require_http_url(config.url, KIND, "the shop's base URL, e.g. https://shop.example.com")
+        secret = require_secret(config, "consumer_secret", KIND, "consumer secret")
         headers: dict[str, str] = {}
         if settings.auth == "basic":
             pair = base64.b64encode(f"{config.token}:{secret}".encode()).decode("ascii")
