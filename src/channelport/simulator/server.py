@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 from starlette.applications import Starlette
@@ -306,16 +306,21 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
     return Starlette(routes=routes, exception_handlers={HTTPException: not_found})
 
 
-class SimServer:
-    """A running marketplace server on 127.0.0.1 (a context manager that stops it)."""
+class BackgroundServer:
+    """An ASGI app served by uvicorn on a thread, on a listening socket of our own.
 
-    def __init__(
-        self, mp: Marketplace, port: int = 0, *, host: str = "127.0.0.1", follow_wall_clock: bool = False
-    ) -> None:
-        self.marketplace = mp  # may be replaced while running: the next request uses the new one
+    Owning the socket lets `stop` and `start` close and reopen the same port (a channel
+    that refuses connections for a while), and set TCP_NODELAY where asyncio would not.
+    Also used by the tests' fake channels, so every loopback server starts the same way.
+    """
+
+    label = "server"
+    graceful_seconds = 2
+
+    def __init__(self, app: Any, port: int = 0, *, host: str = "127.0.0.1") -> None:
+        self.app = app
         self.host = host
         self.port = port
-        self.app = build_app(lambda: self.marketplace, follow_wall_clock=follow_wall_clock)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
@@ -328,7 +333,7 @@ class SimServer:
     def running(self) -> bool:
         return self._server is not None
 
-    def start(self) -> SimServer:
+    def start(self) -> Self:
         if self._server is not None:
             return self
         # IPPROTO_TCP explicitly: with protocol 0 asyncio does not recognise the accepted
@@ -345,21 +350,20 @@ class SimServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
-            timeout_graceful_shutdown=2,
+            timeout_graceful_shutdown=self.graceful_seconds,
             loop="asyncio",
             http="h11",
         )
         server = uvicorn.Server(config)
-        logging.getLogger("uvicorn.error").addFilter(_QUIET_CUT_OFFS)
         thread = threading.Thread(
-            target=server.run, kwargs={"sockets": [sock]}, name=f"marketplace:{self.port}", daemon=True
+            target=server.run, kwargs={"sockets": [sock]}, name=f"{self.label}:{self.port}", daemon=True
         )
         thread.start()
         deadline = time.monotonic() + 10
         while not server.started:
             if not thread.is_alive() or time.monotonic() > deadline:
                 sock.close()
-                raise RuntimeError(f"the marketplace server did not start on {self.url}")
+                raise RuntimeError(f"the {self.label} server did not start on {self.url}")
             time.sleep(0.005)
         self._server, self._thread, self._socket = server, thread, sock
         return self
@@ -375,6 +379,25 @@ class SimServer:
         if sock is not None:
             sock.close()
 
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class SimServer(BackgroundServer):
+    """A running marketplace server on 127.0.0.1 (a context manager that stops it)."""
+
+    label = "marketplace"
+
+    def __init__(
+        self, mp: Marketplace, port: int = 0, *, host: str = "127.0.0.1", follow_wall_clock: bool = False
+    ) -> None:
+        self.marketplace = mp  # may be replaced while running: the next request uses the new one
+        super().__init__(build_app(lambda: self.marketplace, follow_wall_clock=follow_wall_clock), port, host=host)
+        logging.getLogger("uvicorn.error").addFilter(_QUIET_CUT_OFFS)
+
     def refuse_connections(self) -> None:
         """Stop listening: connections to the port are refused until `accept_connections`."""
         self.stop()
@@ -382,12 +405,6 @@ class SimServer:
     def accept_connections(self) -> None:
         """Listen again, on the same port."""
         self.start()
-
-    def __enter__(self) -> SimServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 def serve(mp: Marketplace, port: int = 0, *, host: str = "127.0.0.1", follow_wall_clock: bool = False) -> SimServer:
