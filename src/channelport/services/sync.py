@@ -41,6 +41,7 @@ from channelport.domain.outcomes import Outcome
 from channelport.errors import ChannelportError, CredentialsRejected, SyncRefused
 from channelport.services.accounts import connector_config
 from channelport.services.installation import require_order_package
+from channelport.services.known_orders import KnownOrders
 from channelport.services.page_feed import PageFeed
 from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
@@ -175,6 +176,7 @@ class _SyncRun:
         self.progress = SyncProgress(account.name)
         self.started_at = rt.now()
         self.started_monotonic = time.monotonic()
+        self.known = KnownOrders()
 
     def run(self) -> SyncReport:
         self.progress.run_id = self._start_run_row()
@@ -302,7 +304,8 @@ class _SyncRun:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
             order_ids = {item.event.order_id for item in batch.items if item.event is not None}
-            stored = orders_repo.load_orders(conn, account_id, order_ids)
+            stored, missing = self.known.take(order_ids)
+            stored.update(orders_repo.load_orders(conn, account_id, missing))
             items = expand_snapshots(batch.items, {oid: state for oid, (_pk, state) in stored.items()})
             seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in items])
             decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
@@ -320,6 +323,9 @@ class _SyncRun:
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
             self._write_run_progress(conn)
+        # Committed: what the database holds now is what the next page may start from.
+        self.known.remember(stored)
+        self.known.remember({order_id: (pks[order_id], state) for order_id, state in result.orders.items()})
 
     def _write_orders(
         self, conn: Connection, stored: dict[str, tuple[int, Any]], result: InboxResult, now: datetime
