@@ -18,6 +18,7 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from channelport.domain.events import Address, Buyer, OrderLine
 from channelport.domain.money import decimal_text
 from channelport.domain.order import CancellationState, LineState, OrderState
+from channelport.store.bulk import Bulk
 from channelport.store.tables import cancellation_requests, channel_accounts, order_history, order_items, orders
 
 CHUNK = 500  # ids per IN list: well below every backend's parameter limit
@@ -66,20 +67,35 @@ def iter_orders(
 def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState], *, now: datetime) -> dict[str, int]:
     if not states:
         return {}
-    result = conn.execute(
-        insert(orders).returning(orders.c.id, orders.c.order_id, sort_by_parameter_order=True),
-        [{**_order_values(state, now), "account_id": account_id, "imported_at": now} for state in states],
-    )
-    pks = {row.order_id: row.id for row in result}
-    conn.execute(
-        insert(order_items),
+    bulk = Bulk(conn)
+    bulk.insert(orders, ORDER_COLUMNS, [_order_row(bulk, account_id, state, now) for state in states])
+    pks = _pks(conn, account_id, [state.order_id for state in states])
+    instant = bulk.maybe_instant
+    bulk.insert(
+        order_items,
+        ITEM_COLUMNS,
         [
-            _line_values(pks[state.order_id], position, line)
+            (
+                pks[state.order_id], position, line.line.order_item_id, line.line.type, line.line.sku,
+                line.line.title, decimal_text(line.line.quantity), decimal_text(line.line.gross_price),
+                decimal_text(line.line.total), decimal_text(line.line.tax_percent), line.item_status,
+                line.payment_status, decimal_text(line.cancelled_quantity), instant(line.status_at),
+                instant(line.payment_at),
+            )
             for state in states
             for position, line in enumerate(state.lines)
         ],
     )
     _insert_cancellations(conn, account_id, [(pks[s.order_id], c) for s in states for c in s.cancellations])
+    return pks
+
+
+def _pks(conn: Connection, account_id: int, order_ids: Sequence[str]) -> dict[str, int]:
+    pks: dict[str, int] = {}
+    for chunk in _chunks(order_ids):
+        query = select(orders.c.order_id, orders.c.id).where(orders.c.account_id == account_id,
+                                                             orders.c.order_id.in_(chunk))
+        pks.update((order_id, pk) for order_id, pk in conn.execute(query))
     return pks
 
 
@@ -90,25 +106,15 @@ def update_orders(
     if not changed:
         return
     # Most changes are status changes: write the address columns (JSON) only where they moved.
-    conn.execute(
-        update(orders)
-        .where(orders.c.id == bindparam("pk"))
-        .values(
-            status=bindparam("status"),
-            shown_status=bindparam("shown_status"),
-            last_changed_at=bindparam("last_changed_at"),
-            status_at=bindparam("status_at"),
-            updated_at=bindparam("updated_at"),
-        ),
+    bulk = Bulk(conn)
+    instant = bulk.maybe_instant
+    updated_at = bulk.instant(now)
+    bulk.update(
+        orders,
+        ("status", "shown_status", "last_changed_at", "status_at", "updated_at"),
+        ("id",),
         [
-            {
-                "pk": pk,
-                "status": new.status,
-                "shown_status": new.shown_status,
-                "last_changed_at": new.last_changed_at,
-                "status_at": new.status_at,
-                "updated_at": now,
-            }
+            (new.status, new.shown_status, instant(new.last_changed_at), instant(new.status_at), updated_at, pk)
             for pk, _old, new in changed
         ],
     )
@@ -118,33 +124,20 @@ def update_orders(
             update(orders).where(orders.c.id == bindparam("pk")),
             [{**_order_values(new, now), "pk": pk} for pk, new in moved],
         )
-    line_updates = [
-        {
-            "pk": pk,
-            "pos": position,
-            "item_status": line.item_status,
-            "payment_status": line.payment_status,
-            "cancelled_quantity": decimal_text(line.cancelled_quantity),
-            "status_at": line.status_at,
-            "payment_at": line.payment_at,
-        }
-        for pk, old, new in changed
-        for position, line in enumerate(new.lines)
-        if old.lines[position] != line
-    ]
-    if line_updates:
-        conn.execute(
-            update(order_items)
-            .where(order_items.c.order_pk == bindparam("pk"), order_items.c.position == bindparam("pos"))
-            .values(
-                item_status=bindparam("item_status"),
-                payment_status=bindparam("payment_status"),
-                cancelled_quantity=bindparam("cancelled_quantity"),
-                status_at=bindparam("status_at"),
-                payment_at=bindparam("payment_at"),
-            ),
-            line_updates,
-        )
+    bulk.update(
+        order_items,
+        ("item_status", "payment_status", "cancelled_quantity", "status_at", "payment_at"),
+        ("order_pk", "position"),
+        [
+            (
+                line.item_status, line.payment_status, decimal_text(line.cancelled_quantity),
+                instant(line.status_at), instant(line.payment_at), pk, position,
+            )
+            for pk, old, new in changed
+            for position, line in enumerate(new.lines)
+            if old.lines[position] != line
+        ],
+    )
     new_cancellations = []
     for pk, old, new in changed:
         known = {c.request_id for c in old.cancellations}
@@ -164,23 +157,19 @@ def _addresses_moved(old: OrderState, new: OrderState) -> bool:
 
 
 def insert_history(conn: Connection, pks: dict[str, int], rows: Sequence[HistoryRow], *, now: datetime) -> None:
-    if rows:
-        conn.execute(
-            insert(order_history),
-            [
-                {
-                    "order_pk": pks[row.order_id],
-                    "event_id": row.event_id,
-                    "event_type": row.event_type,
-                    "created_at": row.created_at,
-                    "part": row.part,
-                    "before": row.before,
-                    "after": row.after,
-                    "recorded_at": now,
-                }
-                for row in rows
-            ],
-        )
+    bulk = Bulk(conn)
+    recorded_at = bulk.instant(now)
+    bulk.insert(
+        order_history,
+        ("order_pk", "event_id", "event_type", "created_at", "part", "before", "after", "recorded_at"),
+        [
+            (
+                pks[row.order_id], row.event_id, row.event_type, bulk.instant(row.created_at), row.part,
+                bulk.json(row.before), bulk.json(row.after), recorded_at,
+            )
+            for row in rows
+        ],
+    )
 
 
 def history_of(conn: Connection, order_pk: int) -> list[Any]:
@@ -322,6 +311,30 @@ def _order_values(state: OrderState, now: datetime) -> dict[str, Any]:
     }
 
 
+ORDER_COLUMNS = (
+    "account_id", "order_id", "seller_id", "status", "shown_status", "purchased_at", "last_changed_at", "currency",
+    "payment_method", "buyer", "billing_address", "shipping_address", "status_at", "billing_at", "shipping_at",
+    "buyer_at", "imported_at", "updated_at",
+)
+ITEM_COLUMNS = (
+    "order_pk", "position", "order_item_id", "type", "sku", "title", "quantity", "gross_price", "total",
+    "tax_percent", "item_status", "payment_status", "cancelled_quantity", "status_at", "payment_at",
+)
+
+
+def _order_row(bulk: Bulk, account_id: int, state: OrderState, now: datetime) -> tuple[Any, ...]:
+    """The `ORDER_COLUMNS` of a new order, converted for the driver."""
+    instant = bulk.instant
+    stamp = instant(now)
+    return (
+        account_id, state.order_id, state.seller_id, state.status, state.shown_status, instant(state.purchased_at),
+        instant(state.last_changed_at), state.currency, state.payment_method,
+        bulk.json(_fields(state.buyer, BUYER_FIELDS)), bulk.json(_fields(state.billing_address, ADDRESS_FIELDS)),
+        bulk.json(_fields(state.shipping_address, ADDRESS_FIELDS)), instant(state.status_at),
+        instant(state.billing_at), instant(state.shipping_at), instant(state.buyer_at), stamp, stamp,
+    )
+
+
 ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
 BUYER_FIELDS = tuple(f.name for f in fields(Buyer))
 
@@ -329,27 +342,6 @@ BUYER_FIELDS = tuple(f.name for f in fields(Buyer))
 def _fields(value: Any, names: tuple[str, ...]) -> dict[str, Any] | None:
     """A flat dataclass as a dict; `dataclasses.asdict` deep-copies and was a hot spot."""
     return None if value is None else {name: getattr(value, name) for name in names}
-
-
-def _line_values(order_pk: int, position: int, state: LineState) -> dict[str, Any]:
-    line = state.line
-    return {
-        "order_pk": order_pk,
-        "position": position,
-        "order_item_id": line.order_item_id,
-        "type": line.type,
-        "sku": line.sku,
-        "title": line.title,
-        "quantity": decimal_text(line.quantity),
-        "gross_price": decimal_text(line.gross_price),
-        "total": decimal_text(line.total),
-        "tax_percent": decimal_text(line.tax_percent),
-        "item_status": state.item_status,
-        "payment_status": state.payment_status,
-        "cancelled_quantity": decimal_text(state.cancelled_quantity),
-        "status_at": state.status_at,
-        "payment_at": state.payment_at,
-    }
 
 
 def _insert_cancellations(conn: Connection, account_id: int, items: Sequence[tuple[int, CancellationState]]) -> None:

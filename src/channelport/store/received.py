@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from channelport.domain import codec
 from channelport.domain.events import DomainEvent
+from channelport.store.bulk import Bulk
 from channelport.store.orders import _chunks
 from channelport.store.tables import channel_accounts, received_events
 
@@ -71,27 +72,23 @@ def parked_events(conn: Connection, account_id: int, order_ids: Iterable[str]) -
 
 
 def insert_rows(conn: Connection, account_id: int, rows: Sequence[NewRow], *, now: datetime, run_id: int | None) -> None:
-    if rows:
-        conn.execute(
-            insert(received_events),
-            [
-                {
-                    "account_id": account_id,
-                    "event_id": row.event_id,
-                    "wire_type": row.wire_type,
-                    "event_type": row.event_type,
-                    "order_id": row.order_id,
-                    "created_at": row.created_at,
-                    "received_at": now,
-                    "outcome": row.outcome,
-                    "reason": row.reason,
-                    "raw": row.raw,
-                    "normalized": row.normalized,
-                    "sync_run_id": run_id,
-                }
-                for row in rows
-            ],
-        )
+    bulk = Bulk(conn)
+    received_at = bulk.instant(now)
+    instant = bulk.maybe_instant
+    bulk.insert(
+        received_events,
+        (
+            "account_id", "event_id", "wire_type", "event_type", "order_id", "created_at", "received_at",
+            "outcome", "reason", "raw", "normalized", "sync_run_id",
+        ),
+        [
+            (
+                account_id, row.event_id, row.wire_type, row.event_type, row.order_id, instant(row.created_at),
+                received_at, row.outcome, row.reason, row.raw, bulk.json(row.normalized), run_id,
+            )
+            for row in rows
+        ],
+    )
 
 
 def update_outcomes(conn: Connection, account_id: int, updates: Sequence[OutcomeUpdate]) -> None:

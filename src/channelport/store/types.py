@@ -33,13 +33,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the store; instants must be timezone-aware")
-        if dialect.name == "sqlite":
-            if value.utcoffset():
-                value = value.astimezone(UTC)
-            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        return value.astimezone(UTC)
+        return sqlite_instant(value) if dialect.name == "sqlite" else utc_instant(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
         if value is None:
@@ -49,3 +43,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def sqlite_instant(value: datetime) -> str:
+    """The fixed-width UTC text SQLite keeps for an instant."""
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; instants must be timezone-aware")
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def utc_instant(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; instants must be timezone-aware")
+    return value.astimezone(UTC)
