@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--orders", type=int, default=10_000)
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
     parser.add_argument("--rate", type=int, default=50, help="samples per second (py-spy slows the sync a little)")
+    parser.add_argument("--repeat", action="store_true",
+                        help="profile the same request again (every event a duplicate) instead of the first backfill")
     args = parser.parse_args(argv)
 
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
@@ -147,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         log("py-spy is not installed: pip install -e '.[bench]'")
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"profile-{args.database}-{args.orders}"
+    stem = RESULTS / f"profile-{args.database}-{args.orders}{'-repeat' if args.repeat else ''}"
     raw = stem.with_suffix(".collapsed")
     feed = Feed.for_orders(args.orders)
     work = fresh_workdir()
@@ -159,6 +161,13 @@ def main(argv: list[str] | None = None) -> int:
         db.create()
         install = Installation(db, work / "home", work / "channelport.log").set_up(sim.url)
         install.request_from(feed.from_date)
+        if args.repeat:
+            log("profile: first backfill (not profiled) ...")
+            first = measure([CHANNELPORT, "sync", ACCOUNT, "--json"], env=install.env,
+                            stderr_to=work / "channelport.log")
+            if not first.ok:
+                raise RuntimeError(f"the first sync exited {first.returncode}{tail(work / 'channelport.log')}")
+            install.request_from(feed.from_date)
         log("profile: channelport sync under py-spy ...")
         measured = measure([py_spy, "record", "--format", "raw", "--output", str(raw), "--rate", str(args.rate),
                             "--idle", "--threads", "--nonblocking", "--", CHANNELPORT, "sync", ACCOUNT, "--json"],
@@ -173,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
 
     samples = load(raw)
     total = sum(count for _, count in samples)
-    title = (f"Channelport first backfill, {args.database}, N={args.orders:,} orders, {report['events']:,} events, "
+    what = "the same request again" if args.repeat else "first backfill"
+    title = (f"Channelport {what}, {args.database}, N={args.orders:,} orders, {report['events']:,} events, "
              f"{measured.seconds:.1f}s wall under py-spy ({report['events'] / measured.seconds:,.0f} events/s), "
              f"status {report['status']}")
     text = render(analyse(samples), total, args.rate, title)

@@ -21,7 +21,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, **kwargs)
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    if parsed.get_backend_name() == "postgresql":
+        event.listen(engine, "connect", _plan_every_execution)
+    return engine
+
+
+def _plan_every_execution(dbapi_connection: Any, _record: Any) -> None:
+    """Plan each statement for its own parameters, never from a cached generic plan.
+
+    psycopg prepares a statement run five times, and PostgreSQL may then keep one
+    generic plan for it. A backfill starts on empty tables: the generic plan of the
+    per-page lookups (event ids, order ids) chosen then was a sequential scan, kept
+    while the tables grew, which made each page slower than the last (the first
+    backfill of 10,000 orders spent 60 % of its time in one such lookup).
+    """
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
