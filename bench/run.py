@@ -163,6 +163,14 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
     log(f"    {repeat_report['events']:,} events in {repeat.seconds:.1f}s = "
         f"{repeat_report['events'] / repeat.seconds:,.0f} events/s, peak RSS {repeat.peak_rss_mb:.0f} MB")
 
+    log("  the channel alone (pull, map, acknowledge; nothing stored) ...")
+    drained = measure([PYTHON, str(BENCH / "channel_drain.py"), "--url", sim.url, "--seller-id", SELLER_ID,
+                       "--token", TOKEN, "--created-after", feed.start_text], stderr_to=work / "drain.log")
+    if not drained.ok:
+        raise RuntimeError(f"channel_drain.py exited {drained.returncode}{tail(work / 'drain.log')}")
+    drain = drained.json()
+    log(f"    {drain['events']:,} events in {drained.seconds:.1f}s = {drain['events'] / drained.seconds:,.0f} events/s")
+
     result: dict[str, Any] = {
         "first_events_per_s": round(first_report["events"] / first.seconds, 1),
         "repeat_events_per_s": round(repeat_report["events"] / repeat.seconds, 1),
@@ -176,6 +184,8 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
         "repeat_peak_rss_mb": round(repeat.peak_rss_mb, 1),
         "first_events": first_report["events"],
         "repeat_events": repeat_report["events"],
+        "channel_only_events_per_s": round(drain["events"] / drained.seconds, 1),
+        "channel_only_seconds": round(drained.seconds, 3),
         "first_outcomes": _totals(first_report),
         "repeat_outcomes": _totals(repeat_report),
     }
@@ -322,6 +332,10 @@ def checks(results: dict[str, Any], kinds: list[str], sizes: list[int]) -> list[
             if first and repeat:
                 add(f"{kind} repeat vs first, N={size:,}", f"{repeat / first:.1f}x", f">= {TARGETS['repeat_speedup']}x",
                     repeat / first >= TARGETS["repeat_speedup"])
+            alone = _get(results, kind, size, "channelport", "channel_only_events_per_s")
+            if first and alone:
+                add(f"{kind} the channel alone vs first, N={size:,}", f"{alone / first:.1f}x ({alone:,.0f} events/s)",
+                    "reported: the most any repeat could gain", None)
             dlt_rate = _get(results, kind, size, "dlt", "events_per_s")
             if first and dlt_rate:
                 ratio = first / dlt_rate
@@ -355,7 +369,7 @@ def print_report(results: dict[str, Any], kinds: list[str], sizes: list[int]) ->
     console = Console(width=176)
     table = Table(title="Channelport backfill benchmark (events/s: higher is better; wall time of each process)")
     for column in ("DB", "orders", "events", "CP first ev/s", "CP orders/s", "CP repeat ev/s", "repeat x",
-                   "CP peak RSS MB", "us/event", "dlt ev/s", "dlt RSS MB", "floor ev/s", "floor/CP", "CP/dlt"):
+                   "channel alone ev/s", "CP peak RSS MB", "us/event", "dlt ev/s", "dlt RSS MB", "floor ev/s", "floor/CP", "CP/dlt"):
         table.add_column(column, justify="right" if column != "DB" else "left", min_width=10 if column == "DB" else None)
     for kind in kinds:
         for size in sizes:
@@ -367,7 +381,7 @@ def print_report(results: dict[str, Any], kinds: list[str], sizes: list[int]) ->
                                                    dl.get("events_per_s"), fl.get("events_per_s"))
             table.add_row(
                 kind, f"{size:,}", f"{case.get('events', 0):,}", _n(first), _n(cp.get("first_orders_per_s")), _n(repeat),
-                _x(repeat, first), _n(cp.get("peak_rss_mb")), _n(1e6 / first if first else None),
+                _x(repeat, first), _n(cp.get("channel_only_events_per_s")), _n(cp.get("peak_rss_mb")), _n(1e6 / first if first else None),
                 _n(dlt_rate) if dl else "-", _n(dl.get("peak_rss_mb")) if dl else "-", _n(floor_rate),
                 _x(floor_rate, first), _x(first, dlt_rate),
             )

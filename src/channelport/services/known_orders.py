@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 
 from channelport.domain.order import OrderState
 
-DEFAULT_LIMIT = 30_000  # about 1.5 KB each: some 45 MB at most
+DEFAULT_LIMIT = 10_000  # about 4 KB each (items, addresses, Decimals): some 40 MB at most
 
 
 class KnownOrders:

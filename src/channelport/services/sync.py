@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -487,21 +487,21 @@ class _SyncRun:
 
 
 class _RecentIds:
-    """The ids acknowledged most recently in one sync, at most `limit` of them."""
+    """The ids acknowledged in the last pages of one sync, about `limit` of them.
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._ids: dict[str, None] = {}
+    Kept a page at a time: refreshing and trimming a dict of 50,000 ids one id at a
+    time cost a second per 100,000 events.
+    """
+
+    def __init__(self, limit: int, page_size: int = PAGE_SIZE) -> None:
+        self._pages: deque[frozenset[str]] = deque(maxlen=max(1, limit // page_size))
 
     def contains_all(self, ids: Sequence[str]) -> bool:
-        return bool(ids) and all(i in self._ids for i in ids)
+        pages = self._pages
+        return bool(ids) and all(any(i in page for page in pages) for i in ids)
 
     def add(self, ids: Sequence[str]) -> None:
-        for event_id in ids:
-            self._ids.pop(event_id, None)
-            self._ids[event_id] = None
-        while len(self._ids) > self.limit:
-            del self._ids[next(iter(self._ids))]
+        self._pages.append(frozenset(ids))
 
 
 def expand_snapshots(items: Sequence[Received], stored: dict[str, Any]) -> tuple[Received, ...]:

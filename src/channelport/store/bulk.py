@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from channelport.store.types import sqlite_instant, utc_instant
+from channelport.store.types import UTC, sqlite_instant, utc_instant
 
 
 class Bulk:
@@ -30,6 +30,29 @@ class Bulk:
         self.instant: Callable[[datetime], Any] = sqlite_instant if self.sqlite else utc_instant
         self._mark = "?" if self.sqlite else "%s"
         self._json_mark = "?" if self.sqlite else "CAST(%s AS JSON)"
+
+    def marks(self, count: int) -> str:
+        return ", ".join([self._mark] * count)
+
+    @property
+    def mark(self) -> str:
+        return self._mark
+
+    def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Rows as the driver returns them: read columns with `read_instant` and `read_json`."""
+        return self.conn.exec_driver_sql(sql, tuple(params)).fetchall()
+
+    def read_instant(self, value: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # SQLite's fixed-width UTC text
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @staticmethod
+    def read_json(value: Any) -> Any:
+        """SQLite hands back the text, psycopg the decoded value."""
+        return json.loads(value) if isinstance(value, str) else value
 
     def maybe_instant(self, value: datetime | None) -> Any:
         return None if value is None else self.instant(value)

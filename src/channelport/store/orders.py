@@ -37,31 +37,40 @@ class HistoryRow:
 
 def load_orders(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, tuple[int, OrderState]]:
     """The stored orders among `order_ids`, with their primary keys."""
+    bulk = Bulk(conn)
     rows: list[Any] = []
     for chunk in _chunks(sorted(set(order_ids))):
-        rows.extend(conn.execute(select(orders).where(orders.c.account_id == account_id, orders.c.order_id.in_(chunk))))
-    return _assemble(conn, rows)
+        rows.extend(bulk.fetch(
+            f"SELECT {_ORDER_READ_SQL} FROM orders WHERE account_id = {bulk.mark} AND order_id IN ({bulk.marks(len(chunk))})",
+            (account_id, *chunk),
+        ))
+    return _assemble(bulk, rows)
 
 
 def iter_orders(
     conn: Connection, *, account_ids: Sequence[int] | None = None, chunk: int = 1000
 ) -> Iterator[tuple[int, OrderState]]:
     """Every order, by account id and order id, in chunks so that memory stays flat."""
+    bulk = Bulk(conn)
     last: tuple[int, str] = (-1, "")
     while True:
-        query = select(orders).order_by(orders.c.account_id, orders.c.order_id).limit(chunk)
+        query = select(orders.c.account_id, orders.c.order_id, orders.c.id).order_by(
+            orders.c.account_id, orders.c.order_id).limit(chunk)
         if account_ids is not None:
             query = query.where(orders.c.account_id.in_(account_ids))
         query = query.where(
             (orders.c.account_id > last[0]) | and_(orders.c.account_id == last[0], orders.c.order_id > last[1])
         )
-        rows = list(conn.execute(query))
-        if not rows:
+        keys = list(conn.execute(query))
+        if not keys:
             return
-        assembled = _assemble(conn, rows)
-        for row in rows:
-            yield row.account_id, assembled[row.order_id][1]
-        last = (rows[-1].account_id, rows[-1].order_id)
+        pks = [key.id for key in keys]
+        assembled = _assemble(bulk, bulk.fetch(
+            f"SELECT {_ORDER_READ_SQL} FROM orders WHERE id IN ({bulk.marks(len(pks))})", pks))
+        by_pk = {pk: state for pk, state in assembled.values()}
+        for key in keys:
+            yield key.account_id, by_pk[key.id]
+        last = (keys[-1].account_id, keys[-1].order_id)
 
 
 def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState], *, now: datetime) -> dict[str, int]:
@@ -223,20 +232,37 @@ def list_order_rows(
 # --- rows <-> values ------------------------------------------------------------------
 
 
-def _assemble(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[int, OrderState]]:
+ORDER_READ = (
+    "id", "order_id", "seller_id", "status", "purchased_at", "last_changed_at", "currency", "payment_method", "buyer",
+    "billing_address", "shipping_address", "status_at", "billing_at", "shipping_at", "buyer_at",
+)
+ITEM_READ = (
+    "order_pk", "order_item_id", "type", "sku", "title", "quantity", "gross_price", "total", "tax_percent",
+    "item_status", "payment_status", "cancelled_quantity", "status_at", "payment_at",
+)
+_ORDER_READ_SQL = ", ".join(ORDER_READ)
+_ITEM_READ_SQL = ", ".join(f'"{c}"' for c in ITEM_READ)
+
+
+def _assemble(bulk: Bulk, rows: Sequence[Any]) -> dict[str, tuple[int, OrderState]]:
+    """`OrderState`s from order rows in `ORDER_READ` order, with their items and cancellation answers.
+
+    Read straight from the driver: a backfill reads back thousands of orders and items
+    per page, and SQLAlchemy's per-value result processing was most of that.
+    """
     if not rows:
         return {}
-    pks = [row.id for row in rows]
+    pks = [row[0] for row in rows]
     lines: dict[int, list[LineState]] = defaultdict(list)
     cancels: dict[int, list[CancellationState]] = defaultdict(list)
     for chunk in _chunks(pks):
-        for item in conn.execute(
-            select(order_items).where(order_items.c.order_pk.in_(chunk)).order_by(
-                order_items.c.order_pk, order_items.c.position
-            )
+        for item in bulk.fetch(
+            f"SELECT {_ITEM_READ_SQL} FROM order_items WHERE order_pk IN ({bulk.marks(len(chunk))}) "
+            "ORDER BY order_pk, position",
+            chunk,
         ):
-            lines[item.order_pk].append(_line_state(item))
-        for c in conn.execute(
+            lines[item[0]].append(_line_state(bulk, item))
+        for c in bulk.conn.execute(
             select(cancellation_requests).where(cancellation_requests.c.order_pk.in_(chunk)).order_by(
                 cancellation_requests.c.request_id
             )
@@ -244,49 +270,55 @@ def _assemble(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[int, Ord
             cancels[c.order_pk].append(
                 CancellationState(c.request_id, c.state, c.created_at, c.cancel_reason, c.reason)
             )
-    return {row.order_id: (row.id, _order_state(row, lines[row.id], cancels[row.id])) for row in rows}
+    return {row[1]: (row[0], _order_state(bulk, row, lines[row[0]], cancels[row[0]])) for row in rows}
 
 
-def _order_state(row: Any, lines: list[LineState], cancels: list[CancellationState]) -> OrderState:
+def _order_state(bulk: Bulk, row: Any, lines: list[LineState], cancels: list[CancellationState]) -> OrderState:
+    (_pk, order_id, seller_id, status, purchased_at, last_changed_at, currency, payment_method, buyer,
+     billing_address, shipping_address, status_at, billing_at, shipping_at, buyer_at) = row
+    instant, read_json = bulk.read_instant, bulk.read_json
+    buyer, billing_address, shipping_address = read_json(buyer), read_json(billing_address), read_json(shipping_address)
     return OrderState(
-        order_id=row.order_id,
-        seller_id=row.seller_id,
-        status=row.status,
-        purchased_at=row.purchased_at,
-        last_changed_at=row.last_changed_at,
-        currency=row.currency,
+        order_id=order_id,
+        seller_id=seller_id,
+        status=status,
+        purchased_at=instant(purchased_at),
+        last_changed_at=instant(last_changed_at),
+        currency=currency,
         lines=tuple(lines),
-        status_at=row.status_at,
-        billing_at=row.billing_at,
-        shipping_at=row.shipping_at,
-        buyer_at=row.buyer_at,
-        payment_method=row.payment_method,
-        buyer=Buyer(**row.buyer) if row.buyer is not None else None,
-        billing_address=Address(**row.billing_address) if row.billing_address is not None else None,
-        shipping_address=Address(**row.shipping_address) if row.shipping_address is not None else None,
+        status_at=instant(status_at),
+        billing_at=instant(billing_at),
+        shipping_at=instant(shipping_at),
+        buyer_at=instant(buyer_at),
+        payment_method=payment_method,
+        buyer=Buyer(**buyer) if buyer is not None else None,
+        billing_address=Address(**billing_address) if billing_address is not None else None,
+        shipping_address=Address(**shipping_address) if shipping_address is not None else None,
         cancellations=tuple(cancels),
     )
 
 
-def _line_state(item: Any) -> LineState:
+def _line_state(bulk: Bulk, item: Any) -> LineState:
+    (_pk, order_item_id, type_, sku, title, quantity, gross_price, total, tax_percent, item_status, payment_status,
+     cancelled_quantity, status_at, payment_at) = item
     return LineState(
         line=OrderLine(
-            order_item_id=item.order_item_id,
-            type=item.type,
-            quantity=Decimal(item.quantity),
-            gross_price=Decimal(item.gross_price),
-            total=Decimal(item.total),
-            tax_percent=Decimal(item.tax_percent),
-            item_status=item.item_status,  # only the current value survives storage
-            item_payment_status=item.payment_status,
-            sku=item.sku,
-            title=item.title,
+            order_item_id=order_item_id,
+            type=type_,
+            quantity=Decimal(quantity),
+            gross_price=Decimal(gross_price),
+            total=Decimal(total),
+            tax_percent=Decimal(tax_percent),
+            item_status=item_status,  # only the current value survives storage
+            item_payment_status=payment_status,
+            sku=sku,
+            title=title,
         ),
-        item_status=item.item_status,
-        payment_status=item.payment_status,
-        cancelled_quantity=Decimal(item.cancelled_quantity),
-        status_at=item.status_at,
-        payment_at=item.payment_at,
+        item_status=item_status,
+        payment_status=payment_status,
+        cancelled_quantity=Decimal(cancelled_quantity),
+        status_at=bulk.read_instant(status_at),
+        payment_at=bulk.read_instant(payment_at),
     )
 
 
