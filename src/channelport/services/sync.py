@@ -43,6 +43,7 @@ from channelport.services.accounts import connector_config
 from channelport.services.installation import require_order_package
 from channelport.services.known_orders import KnownOrders
 from channelport.services.page_feed import PageFeed
+from channelport.services.replays import content_digest, find_replays
 from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
@@ -303,11 +304,16 @@ class _SyncRun:
         with unit_of_work(self.rt.engine) as conn:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
-            order_ids = {item.event.order_id for item in batch.items if item.event is not None}
+            digests = {item.event_id: d for item in batch.items if (d := content_digest(item)) is not None}
+            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
+            replays = find_replays(conn, account_id, batch.items, digests, seen, reconsider)
+            rest = tuple(item for item in batch.items if item.event_id not in replays) if replays else batch.items
+            order_ids = {item.event.order_id for item in rest if item.event is not None}
             stored, missing = self.known.take(order_ids)
             stored.update(orders_repo.load_orders(conn, account_id, missing))
-            items = expand_snapshots(batch.items, {oid: state for oid, (_pk, state) in stored.items()})
-            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in items])
+            items = expand_snapshots(rest, {oid: state for oid, (_pk, state) in stored.items()})
+            if any(isinstance(item.event, OrderSeen) for item in rest):  # derived events have ids of their own
+                seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in items])
             decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
             events = [item.event for item in items if item.event is not None]
             parked = received_repo.parked_events(conn, account_id, order_ids - stored.keys())
@@ -318,7 +324,8 @@ class _SyncRun:
             )
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
-            self._write_log(conn, items, seen, decided, result, now)
+            self._write_log(conn, items, seen, decided, result, now, digests)
+            self._write_replays(conn, batch.items, replays, digests, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
@@ -349,6 +356,7 @@ class _SyncRun:
         decided: dict[str, str],
         result: InboxResult,
         now: datetime,
+        digests: dict[str, str],
     ) -> None:
         """One row per event id with its final outcome: inserted, or updated where recorded."""
         new_rows: list[received_repo.NewRow] = []
@@ -387,6 +395,7 @@ class _SyncRun:
                     reason=None if reason is None else _storable(reason),
                     raw=_raw_text(item.raw),
                     normalized=normalized,
+                    digest=digests.get(item.event_id),
                 )
             )
         for res in result.resolved:
@@ -394,6 +403,35 @@ class _SyncRun:
             self.progress.count(str(res.event.type), "unparked" if res.outcome is Outcome.APPLIED else str(res.outcome))
         received_repo.insert_rows(conn, self.account.id, new_rows, now=now, run_id=self.progress.run_id)
         received_repo.update_outcomes(conn, self.account.id, updates)
+
+    def _write_replays(
+        self, conn: Connection, items: Sequence[Received], replays: dict[str, str], digests: dict[str, str],
+        now: datetime,
+    ) -> None:
+        """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied."""
+        if not replays:
+            return
+        rows: dict[str, received_repo.NewRow] = {}
+        for item in items:
+            original = replays.get(item.event_id)
+            if original is None or item.event is None:
+                continue
+            self.progress.count(str(item.event.type), "duplicate")
+            if item.event_id in rows:  # the same id twice in one page: one row
+                continue
+            rows[item.event_id] = received_repo.NewRow(
+                event_id=_storable(item.event_id),
+                wire_type=_storable(item.wire_type[:100]),
+                event_type=str(item.event.type),
+                order_id=_storable(item.event.order_id),
+                created_at=item.created_at,
+                outcome=str(Outcome.DUPLICATE),
+                reason=f"the same event was received before as {original}"[:1000],
+                raw=_raw_text(item.raw),
+                normalized=None,
+                digest=digests[item.event_id],
+            )
+        received_repo.insert_rows(conn, self.account.id, list(rows.values()), now=now, run_id=self.progress.run_id)
 
     def _write_history(self, conn: Connection, pks: dict[str, int], result: InboxResult, now: datetime) -> None:
         rows = [

@@ -33,6 +33,10 @@ class NewRow:
     reason: str | None
     raw: str
     normalized: dict[str, Any] | None
+    digest: str | None = None
+
+
+FINAL_APPLIED = ("applied", "duplicate", "stale")  # outcomes whose effect (or its absence) is settled for good
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +56,21 @@ def recorded_outcomes(conn: Connection, account_id: int, event_ids: Iterable[str
             )
         ):
             found[row.event_id] = row.outcome
+    return found
+
+
+def known_digests(conn: Connection, account_id: int, digests: Iterable[str]) -> dict[str, str]:
+    """Of these content digests, those of events already settled (`FINAL_APPLIED`), each with one event id."""
+    bulk = Bulk(conn)
+    found: dict[str, str] = {}
+    settled = ", ".join(f"'{outcome}'" for outcome in FINAL_APPLIED)
+    for chunk in _chunks(sorted(set(digests))):
+        for digest, event_id in bulk.fetch(
+            f"SELECT digest, event_id FROM received_events WHERE account_id = {bulk.mark} "
+            f"AND digest IN ({bulk.marks(len(chunk))}) AND outcome IN ({settled})",
+            (account_id, *chunk),
+        ):
+            found.setdefault(digest, event_id)
     return found
 
 
@@ -79,12 +98,12 @@ def insert_rows(conn: Connection, account_id: int, rows: Sequence[NewRow], *, no
         received_events,
         (
             "account_id", "event_id", "wire_type", "event_type", "order_id", "created_at", "received_at",
-            "outcome", "reason", "raw", "normalized", "sync_run_id",
+            "outcome", "reason", "raw", "normalized", "sync_run_id", "digest",
         ),
         [
             (
                 account_id, row.event_id, row.wire_type, row.event_type, row.order_id, instant(row.created_at),
-                received_at, row.outcome, row.reason, row.raw, bulk.json(row.normalized), run_id,
+                received_at, row.outcome, row.reason, row.raw, bulk.json(row.normalized), run_id, row.digest,
             )
             for row in rows
         ],

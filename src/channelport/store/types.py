@@ -46,7 +46,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 _SQLITE_TEXTS: dict[datetime, str] = {}  # a page writes the same instant many times (versions, "now")
-_SQLITE_TEXTS_LIMIT = 100_000
+_SQLITE_TEXTS_LIMIT = 20_000  # about 3 MB
 
 
 def sqlite_instant(value: datetime) -> str:

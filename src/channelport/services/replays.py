@@ -1,0 +1,62 @@
+"""Recognising a replayed event by its content, before its order is read.
+
+When a merchant requests the data again from a date, the channel queues every event
+since then once more, under new queue ids. The domain rules recognise each one as a
+duplicate or stale, but only after the sync has read its order back and applied the
+rules: for a replay of a busy week that is most of the work, spent on nothing.
+
+So every received event keeps a digest of its content (the wire entry without its
+queue id: type, `createdAt` and payload). An event whose digest belongs to an event
+already settled (applied, duplicate or stale) is the same event again: it is recorded
+as a duplicate at once, naming the event it repeats, and never reaches the rules.
+Anything else takes the full path, so a digest that does not match costs nothing but
+the lookup: a channel that reorders keys, or changes one byte, is simply decided by
+the rules as before. Order snapshots of polling channels have no digest (several
+events are derived from one snapshot; their ids are deterministic already).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection, Sequence
+
+from sqlalchemy import Connection
+
+from channelport.connectors.base import Received
+from channelport.domain.events import OrderSeen
+from channelport.store import received as received_repo
+
+
+def content_digest(item: Received) -> str | None:
+    """The digest of a queue event's content; None where the rules must decide anyway."""
+    raw = item.raw
+    if item.event is None or isinstance(item.event, OrderSeen) or not isinstance(raw, dict):
+        return None
+    content = {key: value for key, value in raw.items() if key != "id"}
+    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def find_replays(
+    conn: Connection,
+    account_id: int,
+    items: Sequence[Received],
+    digests: dict[str, str],
+    recorded: Collection[str],
+    reconsider: Collection[str],
+) -> dict[str, str]:
+    """Event ids of `items` that repeat a settled event, each with the id it repeats.
+
+    Ids recorded already (`recorded`) or being decided again (`reconsider`) are left to
+    the rules, which know what to do with their existing rows.
+    """
+    candidates = {
+        item.event_id: digests[item.event_id]
+        for item in items
+        if item.event_id in digests and item.event_id not in recorded and item.event_id not in reconsider
+    }
+    if not candidates:
+        return {}
+    known = received_repo.known_digests(conn, account_id, candidates.values())
+    return {event_id: known[digest] for event_id, digest in candidates.items() if digest in known}

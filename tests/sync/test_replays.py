@@ -1,0 +1,108 @@
+"""A request again from a date: every event comes back under a new id and is known by its content.
+
+The replay is recognised before its order is read (services/replays.py): recorded as a
+duplicate naming the event it repeats, applied never. Only events whose effect is
+settled (applied, duplicate, stale) are known this way; a parked or ignored event with
+the same content still goes to the rules, which may apply it now.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select
+
+from channelport.connectors.base import Received
+from channelport.domain.events import OrderSeen
+from channelport.services import accounts as accounts_service
+from channelport.services import event_imports
+from channelport.services import sync as sync_module
+from channelport.services.replays import content_digest, find_replays
+from channelport.services.sync import sync_account
+from channelport.store import received as received_repo
+from channelport.store.db import read_only, unit_of_work
+from channelport.store.tables import received_events
+from tests.sync.conftest import exported, mismatches
+
+pytestmark = pytest.mark.usefixtures("connected")
+
+
+def test_a_request_again_is_recognised_by_content_without_reading_an_order(rt, market, monkeypatch):
+    market.advance(timedelta(days=2))
+    account = accounts_service.get_account(rt, "shop-one")
+    first = sync_account(rt, account, trigger="manual")
+    assert first.status == "succeeded" and first.total("applied") > 50
+    before = exported(rt, "shop-one")
+
+    read: list[str] = []
+    real_load = sync_module.orders_repo.load_orders
+
+    def counting_load(conn, account_id, order_ids):  # type: ignore[no-untyped-def]
+        ids = list(order_ids)
+        read.extend(ids)
+        return real_load(conn, account_id, ids)
+
+    monkeypatch.setattr(sync_module.orders_repo, "load_orders", counting_load)
+    event_imports.request_imports(rt, "shop-one", day=date(2026, 11, 1))
+    again = sync_account(rt, account, trigger="manual")
+
+    assert again.status == "succeeded", again.error
+    assert again.events == first.events
+    assert again.total("duplicate") == again.events and again.total("applied") == 0
+    assert read == []  # no order was read back for a replay
+    assert exported(rt, "shop-one") == before
+    assert mismatches(rt, market, "S-1001", "shop-one") == []
+    with read_only(rt.engine) as conn:
+        rows = list(conn.execute(select(received_events).where(received_events.c.sync_run_id == again.run_id)))
+        originals = {row.event_id: row for row in conn.execute(
+            select(received_events).where(received_events.c.sync_run_id == first.run_id))}
+    assert len(rows) == again.events
+    for row in rows:
+        assert row.outcome == "duplicate"
+        original_id = row.reason.removeprefix("the same event was received before as ")
+        original = originals[original_id]
+        assert original.digest == row.digest and original.order_id == row.order_id
+        assert original.created_at == row.created_at and original.event_type == row.event_type
+
+
+def _received(event_id: str, payload: dict, *, event: object = object()) -> Received:
+    raw = {"id": event_id, "type": "Channel:Order.StatusUpdate", "createdAt": "2026-11-02T10:00:00Z",
+           "event": payload}
+    return Received(event_id, raw["type"], datetime(2026, 11, 2, 10, tzinfo=timezone.utc), raw,
+                    event=event)  # type: ignore[arg-type]
+
+
+def test_the_digest_is_of_the_content_without_the_queue_id():
+    payload = {"orderId": "O-1", "orderStatus": "SHIPPED"}
+    one, other = _received("q-1", payload), _received("q-2", dict(payload))
+    assert content_digest(one) == content_digest(other) is not None
+    changed = _received("q-3", {"orderId": "O-1", "orderStatus": "SHIPPEd"})
+    assert content_digest(changed) != content_digest(one)
+    assert content_digest(_received("q-4", payload, event=None)) is None  # malformed: kept and decided as such
+    seen = OrderSeen.__new__(OrderSeen)
+    assert content_digest(_received("q-5", payload, event=seen)) is None  # snapshots derive several events
+
+
+@pytest.mark.parametrize(("outcome", "known"), [
+    ("applied", True), ("duplicate", True), ("stale", True),
+    ("parked", False), ("ignored", False), ("rejected", False), ("unknown", False),
+])
+def test_only_a_settled_event_makes_a_replay(rt, outcome, known):
+    account = accounts_service.get_account(rt, "shop-one")
+    earlier = _received("q-earlier", {"orderId": "O-9", "orderStatus": "SHIPPED"})
+    digest = content_digest(earlier)
+    assert digest is not None
+    now = datetime(2026, 11, 3, tzinfo=timezone.utc)
+    with unit_of_work(rt.engine) as conn:
+        received_repo.insert_rows(conn, account.id, [received_repo.NewRow(
+            event_id="q-earlier", wire_type=earlier.wire_type, event_type="status", order_id="O-9",
+            created_at=earlier.created_at, outcome=outcome, reason=None, raw="{}", normalized=None, digest=digest,
+        )], now=now, run_id=None)
+    again = _received("q-again", {"orderId": "O-9", "orderStatus": "SHIPPED"})
+    with read_only(rt.engine) as conn:
+        found = find_replays(conn, account.id, [again], {"q-again": digest}, recorded=(), reconsider=())
+        as_recorded = find_replays(conn, account.id, [again], {"q-again": digest}, recorded={"q-again"}, reconsider=())
+        reconsidered = find_replays(conn, account.id, [again], {"q-again": digest}, recorded=(), reconsider={"q-again"})
+    assert found == ({"q-again": "q-earlier"} if known else {})
+    assert as_recorded == {} and reconsidered == {}  # an id with a row of its own is the rules' to decide
