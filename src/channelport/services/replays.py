@@ -6,7 +6,7 @@ duplicate or stale, but only after the sync has read its order back and applied 
 rules: for a replay of a busy week that is most of the work, spent on nothing.
 
 So every received event keeps a digest of its content (the wire entry without its
-queue id: type, `createdAt` and payload). An event whose digest belongs to an event
+queue id: type, `createdAt` and payload), led by its `createdAt` in UTC. An event whose digest belongs to an event
 already settled (applied, duplicate or stale) is the same event again: it is recorded
 as a duplicate at once, naming the event it repeats, and never reaches the rules.
 Anything else takes the full path, so a digest that does not match costs nothing but
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import timezone
 from collections.abc import Collection, Sequence
 
 from sqlalchemy import Connection
@@ -28,14 +29,34 @@ from channelport.domain.events import OrderSeen
 from channelport.store import received as received_repo
 
 
-def content_digest(item: Received) -> str | None:
-    """The digest of a queue event's content; None where the rules must decide anyway."""
+def content_digest(item: Received, raw_text: str | None = None) -> str | None:
+    """The digest of a queue event's content; None where the rules must decide anyway.
+
+    `raw_text` is the entry as the log stores it (compact JSON). When it starts with the
+    queue id, the content is the rest of it and is not serialised a second time.
+    """
     raw = item.raw
-    if item.event is None or isinstance(item.event, OrderSeen) or not isinstance(raw, dict):
+    if item.event is None or isinstance(item.event, OrderSeen) or not isinstance(raw, dict) or item.created_at is None:
         return None
-    content = {key: value for key, value in raw.items() if key != "id"}
-    text = json.dumps(content, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    body = _without_leading_id(raw, raw_text) if raw_text is not None else None
+    if body is None:
+        content = {key: value for key, value in raw.items() if key != "id"}
+        body = json.dumps(content, separators=SEPARATORS, ensure_ascii=False, default=str)
+    digest = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    # Led by the instant (part of the content anyway): a page's events are close in time,
+    # so their index entries are neighbours, written and looked up together.
+    return item.created_at.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f") + digest
+
+
+SEPARATORS = (",", ":")  # what services/sync.py's _raw_text writes
+
+
+def _without_leading_id(raw: dict, raw_text: str) -> str | None:
+    event_id = raw.get("id")
+    if type(event_id) is not str:
+        return None
+    prefix = '{"id":' + json.dumps(event_id, ensure_ascii=False) + ","
+    return "{" + raw_text[len(prefix):] if raw_text.startswith(prefix) else None
 
 
 def find_replays(

@@ -304,7 +304,11 @@ class _SyncRun:
         with unit_of_work(self.rt.engine) as conn:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
-            digests = {item.event_id: d for item in batch.items if (d := content_digest(item)) is not None}
+            raw_texts: dict[str, str] = {}  # serialised once, for the log and the digest
+            for item in batch.items:
+                raw_texts.setdefault(item.event_id, _raw_text(item.raw))
+            digests = {item.event_id: d for item in batch.items
+                       if (d := content_digest(item, raw_texts[item.event_id])) is not None}
             seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
             replays = find_replays(conn, account_id, batch.items, digests, seen, reconsider)
             rest = tuple(item for item in batch.items if item.event_id not in replays) if replays else batch.items
@@ -324,8 +328,8 @@ class _SyncRun:
             )
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
-            self._write_log(conn, items, seen, decided, result, now, digests)
-            self._write_replays(conn, batch.items, replays, digests, now)
+            self._write_log(conn, items, seen, decided, result, now, digests, raw_texts)
+            self._write_replays(conn, batch.items, replays, digests, raw_texts, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
@@ -357,6 +361,7 @@ class _SyncRun:
         result: InboxResult,
         now: datetime,
         digests: dict[str, str],
+        raw_texts: dict[str, str],
     ) -> None:
         """One row per event id with its final outcome: inserted, or updated where recorded."""
         new_rows: list[received_repo.NewRow] = []
@@ -393,7 +398,7 @@ class _SyncRun:
                     created_at=item.created_at,
                     outcome=outcome,
                     reason=None if reason is None else _storable(reason),
-                    raw=_raw_text(item.raw),
+                    raw=raw_texts.get(item.event_id) or _raw_text(item.raw),  # derived events: their snapshot
                     normalized=normalized,
                     digest=digests.get(item.event_id),
                 )
@@ -405,7 +410,12 @@ class _SyncRun:
         received_repo.update_outcomes(conn, self.account.id, updates)
 
     def _write_replays(
-        self, conn: Connection, items: Sequence[Received], replays: dict[str, str], digests: dict[str, str],
+        self,
+        conn: Connection,
+        items: Sequence[Received],
+        replays: dict[str, str],
+        digests: dict[str, str],
+        raw_texts: dict[str, str],
         now: datetime,
     ) -> None:
         """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied."""
@@ -427,7 +437,7 @@ class _SyncRun:
                 created_at=item.created_at,
                 outcome=str(Outcome.DUPLICATE),
                 reason=f"the same event was received before as {original}"[:1000],
-                raw=_raw_text(item.raw),
+                raw=raw_texts[item.event_id],
                 normalized=None,
                 digest=digests[item.event_id],
             )

@@ -199,7 +199,7 @@ received_events = Table(
     Column("raw", Text, nullable=False),
     Column("normalized", JSON),  # kept while parked, so the event can be applied later
     Column("sync_run_id", Integer),
-    Column("digest", String(32)),  # of type, createdAt and payload: a replay under a new id has the same
+    Column("digest", String(64)),  # of type, createdAt and payload: a replay under a new id has the same
     UniqueConstraint("account_id", "event_id", name="uq_received_events_account_event"),
     Index("ix_received_events_account_outcome", "account_id", "outcome"),
     Index("ix_received_events_account_order", "account_id", "order_id"),

@@ -16,7 +16,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('received_events') as batch:
-        batch.add_column(sa.Column('digest', sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column('digest', sa.String(length=64), nullable=True))
         batch.create_index('ix_received_events_account_digest', ['account_id', 'digest'], unique=False)
 
 
