@@ -48,7 +48,7 @@ from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
 from channelport.store import received as received_repo
-from channelport.store.db import unit_of_work
+from channelport.store.db import refresh_statistics, unit_of_work
 from channelport.store.tables import connector_state, sync_runs
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,8 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 1000
 UNKNOWN = "unknown"  # the counts' key for events without a known type
 REPEAT_PAGES_LIMIT = 3  # pages in a row of ids this sync acknowledged already: the channel ignores acks
+STATISTICS_PAGES = (10, 100)  # pages after which PostgreSQL's statistics are refreshed, then every
+STATISTICS_EVERY = 500  # (store/db.py refresh_statistics)
 ACKED_MEMORY = 50_000  # acknowledged ids remembered per sync to recognise such a channel
 
 
@@ -257,6 +259,9 @@ class _SyncRun:
                 self._store_batch(batch, enabled)
                 feed.ack(batch)
                 self.progress.batches += 1
+                if self.progress.batches in STATISTICS_PAGES or self.progress.batches % STATISTICS_EVERY == 0:
+                    with unit_of_work(self.rt.engine) as conn:
+                        refresh_statistics(conn)
                 self.progress.events += len(batch.items)
                 self.on_progress(self.progress)
                 ids = [item.event_id for item in batch.items]
