@@ -8,7 +8,9 @@ be shared safely. The engine remembers states only after their transaction commi
 a rolled-back page leaves the cache as it was, matching the database.
 
 The cache is bounded (least recently used out first) so memory stays flat however long
-the backfill is; an order that fell out is simply read from the database again.
+the backfill is; an order that fell out is simply read from the database again. The
+bound counts an order and each of its items (about 0.9 KB each with addresses and
+Decimals), so a shop with large orders keeps fewer of them, not more memory.
 """
 
 from __future__ import annotations
@@ -18,7 +20,11 @@ from collections.abc import Iterable, Mapping
 
 from channelport.domain.order import OrderState
 
-DEFAULT_LIMIT = 10_000  # about 4 KB each (items, addresses, Decimals): some 40 MB at most
+DEFAULT_LIMIT = 75_000  # orders plus their items: some 70 MB; 20,000 orders of 2.65 items
+
+
+def weight(state: OrderState) -> int:
+    return 1 + len(state.lines)
 
 
 class KnownOrders:
@@ -26,6 +32,7 @@ class KnownOrders:
 
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self.limit = limit
+        self.weight = 0
         self._orders: OrderedDict[str, tuple[int, OrderState]] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -53,10 +60,16 @@ class KnownOrders:
         """Keep these committed states, replacing older ones of the same orders."""
         kept = self._orders
         for order_id, entry in orders.items():
+            old = kept.get(order_id)
+            if old is not None:
+                self.weight -= weight(old[1])
             kept[order_id] = entry
             kept.move_to_end(order_id)
-        while len(kept) > self.limit:
-            kept.popitem(last=False)
+            self.weight += weight(entry[1])
+        while self.weight > self.limit and kept:
+            _order_id, (_pk, state) = kept.popitem(last=False)
+            self.weight -= weight(state)
 
     def forget(self) -> None:
         self._orders.clear()
+        self.weight = 0
