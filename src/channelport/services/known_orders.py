@@ -69,7 +69,3 @@ class KnownOrders:
         while self.weight > self.limit and kept:
             _order_id, (_pk, state) = kept.popitem(last=False)
             self.weight -= weight(state)
-
-    def forget(self) -> None:
-        self._orders.clear()
-        self.weight = 0

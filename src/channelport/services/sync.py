@@ -58,7 +58,7 @@ UNKNOWN = "unknown"  # the counts' key for events without a known type
 REPEAT_PAGES_LIMIT = 3  # pages in a row of ids this sync acknowledged already: the channel ignores acks
 STATISTICS_PAGES = (10, 100)  # pages after which PostgreSQL's statistics are refreshed, then every
 STATISTICS_EVERY = 500  # (store/db.py refresh_statistics)
-ACKED_MEMORY = 50_000  # acknowledged ids remembered per sync to recognise such a channel
+ACKED_PAGES = 50  # pages of acknowledged ids remembered per sync to recognise such a channel
 
 
 class LeaseLost(ChannelportError):
@@ -243,7 +243,7 @@ class _SyncRun:
         that ignores acknowledgements; a few such pages in a row end the sync as failed
         instead of looping forever.
         """
-        acked = _RecentIds(ACKED_MEMORY)
+        acked = _RecentIds(ACKED_PAGES)
         repeat_pages = 0
         last_state = None
         self.progress.phase = "importing"
@@ -540,14 +540,14 @@ class _SyncRun:
 
 
 class _RecentIds:
-    """The ids acknowledged in the last pages of one sync, about `limit` of them.
+    """The ids acknowledged in the last `pages` pages of one sync.
 
     Kept a page at a time: refreshing and trimming a dict of 50,000 ids one id at a
     time cost a second per 100,000 events.
     """
 
-    def __init__(self, limit: int, page_size: int = PAGE_SIZE) -> None:
-        self._pages: deque[frozenset[str]] = deque(maxlen=max(1, limit // page_size))
+    def __init__(self, pages: int) -> None:
+        self._pages: deque[frozenset[str]] = deque(maxlen=pages)
 
     def contains_all(self, ids: Sequence[str]) -> bool:
         pages = self._pages
