@@ -6,9 +6,10 @@ duplicate or stale, but only after the sync has read its order back and applied 
 rules: for a replay of a busy week that is most of the work, spent on nothing.
 
 So every received event keeps a digest of its content (the wire entry without its
-queue id: type, `createdAt` and payload), led by its `createdAt` in UTC. An event whose digest belongs to an event
-already settled (applied, duplicate or stale) is the same event again: it is recorded
-as a duplicate at once, naming the event it repeats, and never reaches the rules.
+queue id: type, `createdAt` and payload), led by its `createdAt` in UTC. An event
+whose digest belongs to an event already settled (applied, duplicate or stale) is the
+same event again: it is recorded as a duplicate at once, naming the event it repeats,
+and never reaches the rules.
 Anything else takes the full path, so a digest that does not match costs nothing but
 the lookup: a channel that reorders keys, or changes one byte, is simply decided by
 the rules as before. Order snapshots of polling channels have no digest (several
@@ -19,8 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timezone
 from collections.abc import Collection, Sequence
+from datetime import timezone
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -40,15 +42,16 @@ def content_digest(item: Received, raw_text: str | None = None) -> str | None:
         return None
     body = _without_leading_id(raw, raw_text) if raw_text is not None else None
     if body is None:
-        content = {key: value for key, value in raw.items() if key != "id"}
-        body = json.dumps(content, separators=SEPARATORS, ensure_ascii=False, default=str)
+        body = compact_json({key: value for key, value in raw.items() if key != "id"})
     digest = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     # Led by the instant (part of the content anyway): a page's events are close in time,
     # so their index entries are neighbours, written and looked up together.
     return item.created_at.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f") + digest
 
 
-SEPARATORS = (",", ":")  # what services/sync.py's _raw_text writes
+def compact_json(value: Any) -> str:
+    """JSON as the received-events log keeps an entry (`raw`), and as its digest reads it."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def _without_leading_id(raw: dict, raw_text: str) -> str | None:

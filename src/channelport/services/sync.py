@@ -14,7 +14,6 @@ loses nothing; a redelivered event is recognised by its id or by the domain rule
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
@@ -43,7 +42,7 @@ from channelport.services.accounts import connector_config
 from channelport.services.installation import require_order_package
 from channelport.services.known_orders import KnownOrders
 from channelport.services.page_feed import PageFeed
-from channelport.services.replays import content_digest, find_replays
+from channelport.services.replays import compact_json, content_digest, find_replays
 from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
@@ -599,7 +598,7 @@ def _storable(text: str) -> str:
 def _raw_text(raw: Any) -> str:
     if isinstance(raw, str):
         return _storable(raw)
-    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+    return compact_json(raw)
 
 
 def _order_id_of(raw: Any) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from channelport.store.types import UTC, sqlite_instant, utc_instant
+from channelport.store.types import read_instant, sqlite_instant, utc_instant
 
 
 class Bulk:
@@ -42,12 +42,7 @@ class Bulk:
         """Rows as the driver returns them: read columns with `read_instant` and `read_json`."""
         return self.conn.exec_driver_sql(sql, tuple(params)).fetchall()
 
-    def read_instant(self, value: Any) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):  # SQLite's fixed-width UTC text
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+    read_instant = staticmethod(read_instant)
 
     @staticmethod
     def read_json(value: Any) -> Any:

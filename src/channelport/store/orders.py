@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select
 
 from channelport.domain.events import Address, Buyer, OrderLine
 from channelport.domain.money import decimal_text
@@ -127,12 +127,12 @@ def update_orders(
             for pk, _old, new in changed
         ],
     )
-    moved = [(pk, new) for pk, old, new in changed if _addresses_moved(old, new)]
-    if moved:
-        conn.execute(
-            update(orders).where(orders.c.id == bindparam("pk")),
-            [{**_order_values(new, now), "pk": pk} for pk, new in moved],
-        )
+    bulk.update(
+        orders,
+        (*ORDER_FIELDS, "updated_at"),
+        ("id",),
+        [(*_order_fields(bulk, new), updated_at, pk) for pk, old, new in changed if _addresses_moved(old, new)],
+    )
     bulk.update(
         order_items,
         ("item_status", "payment_status", "cancelled_quantity", "status_at", "payment_at"),
@@ -322,32 +322,12 @@ def _line_state(bulk: Bulk, item: Any) -> LineState:
     )
 
 
-def _order_values(state: OrderState, now: datetime) -> dict[str, Any]:
-    return {
-        "order_id": state.order_id,
-        "seller_id": state.seller_id,
-        "status": state.status,
-        "shown_status": state.shown_status,
-        "purchased_at": state.purchased_at,
-        "last_changed_at": state.last_changed_at,
-        "currency": state.currency,
-        "payment_method": state.payment_method,
-        "buyer": _fields(state.buyer, BUYER_FIELDS),
-        "billing_address": _fields(state.billing_address, ADDRESS_FIELDS),
-        "shipping_address": _fields(state.shipping_address, ADDRESS_FIELDS),
-        "status_at": state.status_at,
-        "billing_at": state.billing_at,
-        "shipping_at": state.shipping_at,
-        "buyer_at": state.buyer_at,
-        "updated_at": now,
-    }
-
-
-ORDER_COLUMNS = (
-    "account_id", "order_id", "seller_id", "status", "shown_status", "purchased_at", "last_changed_at", "currency",
+ORDER_FIELDS = (  # what an OrderState sets; a new row adds the account, imported_at and updated_at
+    "order_id", "seller_id", "status", "shown_status", "purchased_at", "last_changed_at", "currency",
     "payment_method", "buyer", "billing_address", "shipping_address", "status_at", "billing_at", "shipping_at",
-    "buyer_at", "imported_at", "updated_at",
+    "buyer_at",
 )
+ORDER_COLUMNS = ("account_id", *ORDER_FIELDS, "imported_at", "updated_at")
 ITEM_COLUMNS = (
     "order_pk", "position", "order_item_id", "type", "sku", "title", "quantity", "gross_price", "total",
     "tax_percent", "item_status", "payment_status", "cancelled_quantity", "status_at", "payment_at",
@@ -356,14 +336,19 @@ ITEM_COLUMNS = (
 
 def _order_row(bulk: Bulk, account_id: int, state: OrderState, now: datetime) -> tuple[Any, ...]:
     """The `ORDER_COLUMNS` of a new order, converted for the driver."""
+    stamp = bulk.instant(now)
+    return (account_id, *_order_fields(bulk, state), stamp, stamp)
+
+
+def _order_fields(bulk: Bulk, state: OrderState) -> tuple[Any, ...]:
+    """The `ORDER_FIELDS` of a state, converted for the driver."""
     instant = bulk.instant
-    stamp = instant(now)
     return (
-        account_id, state.order_id, state.seller_id, state.status, state.shown_status, instant(state.purchased_at),
+        state.order_id, state.seller_id, state.status, state.shown_status, instant(state.purchased_at),
         instant(state.last_changed_at), state.currency, state.payment_method,
         bulk.json(_fields(state.buyer, BUYER_FIELDS)), bulk.json(_fields(state.billing_address, ADDRESS_FIELDS)),
         bulk.json(_fields(state.shipping_address, ADDRESS_FIELDS)), instant(state.status_at),
-        instant(state.billing_at), instant(state.shipping_at), instant(state.buyer_at), stamp, stamp,
+        instant(state.billing_at), instant(state.shipping_at), instant(state.buyer_at),
     )
 
 

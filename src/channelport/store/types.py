@@ -36,13 +36,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return sqlite_instant(value) if dialect.name == "sqlite" else utc_instant(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
+        return read_instant(value)
+
+
+def read_instant(value: Any) -> datetime | None:
+    """What either backend hands back, as an aware UTC datetime (SQLite: the fixed-width text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 _SQLITE_TEXTS: dict[datetime, str] = {}  # a page writes the same instant many times (versions, "now")
