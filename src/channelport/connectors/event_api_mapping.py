@@ -56,6 +56,7 @@ from channelport.domain.events import (
     StatusUpdate,
 )
 from channelport.domain.instants import UTC, format_instant
+from channelport.domain.shared import shared_line, shared_shipping
 
 # --------------------------------------------------------------------------- wire names
 
@@ -178,11 +179,14 @@ def _payload(**fields: _Field) -> core_schema.CoreSchema:
 
 
 def _distinct_item_ids(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
-    """Two items with one id would make every later status update ambiguous."""
+    """Two items with one id would make every later status update ambiguous.
+
+    Valid lines come back shared with equal lines of other orders (domain/shared.py).
+    """
     ids = {line.order_item_id for line in lines}
     if len(ids) != len(lines):
         raise ValueError("orderItemId values must be distinct within an order")
-    return lines
+    return tuple([shared_line(line) for line in lines])
 
 
 ADDRESS = _record(
@@ -276,6 +280,9 @@ CANCELLATION_DENIED = _payload(
 
 
 def _new_order(event_id: str, created_at: datetime, order: OrderSnapshot) -> NewOrder:
+    shipping = shared_shipping(order.billing_address, order.shipping_address)
+    if shipping is not order.shipping_address:
+        order = dataclasses.replace(order, shipping_address=shipping)
     return NewOrder(event_id, created_at, order.seller_id, order.order_id, order)
 
 

@@ -18,7 +18,9 @@ from sqlalchemy import Connection, and_, func, insert, select
 from channelport.domain.events import Address, Buyer, OrderLine
 from channelport.domain.money import decimal_text
 from channelport.domain.order import CancellationState, LineState, OrderState
+from channelport.domain.shared import Shared, shared_shipping
 from channelport.store.bulk import Bulk
+from channelport.store.types import read_instant
 from channelport.store.tables import cancellation_requests, channel_accounts, order_history, order_items, orders
 
 CHUNK = 500  # ids per IN list: well below every backend's parameter limit
@@ -248,11 +250,14 @@ def _assemble(bulk: Bulk, rows: Sequence[Any]) -> dict[str, tuple[int, OrderStat
     """`OrderState`s from order rows in `ORDER_READ` order, with their items and cancellation answers.
 
     Read straight from the driver: a backfill reads back thousands of orders and items
-    per page, and SQLAlchemy's per-value result processing was most of that.
+    per page, and SQLAlchemy's per-value result processing was most of that. Equal
+    values come back as one object (domain/shared.py): instants within the call, lines
+    across calls, so a read-back order is as small as one built from the wire.
     """
     if not rows:
         return {}
     pks = [row[0] for row in rows]
+    instant = _Instants()
     lines: dict[int, list[LineState]] = defaultdict(list)
     cancels: dict[int, list[CancellationState]] = defaultdict(list)
     for chunk in _chunks(pks):
@@ -261,7 +266,7 @@ def _assemble(bulk: Bulk, rows: Sequence[Any]) -> dict[str, tuple[int, OrderStat
             "ORDER BY order_pk, position",
             chunk,
         ):
-            lines[item[0]].append(_line_state(bulk, item))
+            lines[item[0]].append(_line_state(item, instant))
         for c in bulk.conn.execute(
             select(cancellation_requests).where(cancellation_requests.c.order_pk.in_(chunk)).order_by(
                 cancellation_requests.c.request_id
@@ -270,14 +275,28 @@ def _assemble(bulk: Bulk, rows: Sequence[Any]) -> dict[str, tuple[int, OrderStat
             cancels[c.order_pk].append(
                 CancellationState(c.request_id, c.state, c.created_at, c.cancel_reason, c.reason)
             )
-    return {row[1]: (row[0], _order_state(bulk, row, lines[row[0]], cancels[row[0]])) for row in rows}
+    return {row[1]: (row[0], _order_state(bulk, row, lines[row[0]], cancels[row[0]], instant)) for row in rows}
 
 
-def _order_state(bulk: Bulk, row: Any, lines: list[LineState], cancels: list[CancellationState]) -> OrderState:
+class _Instants(dict[Any, Any]):
+    """Stored instants read once per text: an order's instants are mostly the same few."""
+
+    def __call__(self, value: Any) -> datetime | None:
+        got = self.get(value)
+        if got is None:
+            got = self[value] = read_instant(value)
+        return got
+
+
+def _order_state(
+    bulk: Bulk, row: Any, lines: list[LineState], cancels: list[CancellationState], instant: _Instants
+) -> OrderState:
     (_pk, order_id, seller_id, status, purchased_at, last_changed_at, currency, payment_method, buyer,
      billing_address, shipping_address, status_at, billing_at, shipping_at, buyer_at) = row
-    instant, read_json = bulk.read_instant, bulk.read_json
+    read_json = bulk.read_json
     buyer, billing_address, shipping_address = read_json(buyer), read_json(billing_address), read_json(shipping_address)
+    billing = Address(**billing_address) if billing_address is not None else None
+    shipping = Address(**shipping_address) if shipping_address is not None else None
     return OrderState(
         order_id=order_id,
         seller_id=seller_id,
@@ -292,17 +311,23 @@ def _order_state(bulk: Bulk, row: Any, lines: list[LineState], cancels: list[Can
         buyer_at=instant(buyer_at),
         payment_method=payment_method,
         buyer=Buyer(**buyer) if buyer is not None else None,
-        billing_address=Address(**billing_address) if billing_address is not None else None,
-        shipping_address=Address(**shipping_address) if shipping_address is not None else None,
+        billing_address=billing,
+        shipping_address=shared_shipping(billing, shipping),
         cancellations=tuple(cancels),
     )
 
 
-def _line_state(bulk: Bulk, item: Any) -> LineState:
+_STORED_LINES: Shared[tuple[Any, ...], OrderLine] = Shared(50_000)  # by the stored texts: spelling kept
+_QUANTITIES: Shared[str, Decimal] = Shared(1_000)
+
+
+def _line_state(item: Any, instant: _Instants) -> LineState:
     (_pk, order_item_id, type_, sku, title, quantity, gross_price, total, tax_percent, item_status, payment_status,
      cancelled_quantity, status_at, payment_at) = item
-    return LineState(
-        line=OrderLine(
+    key = item[1:11]
+    line = _STORED_LINES.get(key)
+    if line is None:
+        line = _STORED_LINES.keep(key, OrderLine(
             order_item_id=order_item_id,
             type=type_,
             quantity=Decimal(quantity),
@@ -313,12 +338,17 @@ def _line_state(bulk: Bulk, item: Any) -> LineState:
             item_payment_status=payment_status,
             sku=sku,
             title=title,
-        ),
+        ))
+    cancelled = _QUANTITIES.get(cancelled_quantity)
+    if cancelled is None:
+        cancelled = _QUANTITIES.keep(cancelled_quantity, Decimal(cancelled_quantity))
+    return LineState(
+        line=line,
         item_status=item_status,
         payment_status=payment_status,
-        cancelled_quantity=Decimal(cancelled_quantity),
-        status_at=bulk.read_instant(status_at),
-        payment_at=bulk.read_instant(payment_at),
+        cancelled_quantity=cancelled,
+        status_at=instant(status_at),
+        payment_at=instant(payment_at),
     )
 
 
