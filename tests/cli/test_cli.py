@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
+from channelport import collector
 from channelport.cli import app
 
 runner = CliRunner()
@@ -121,3 +123,15 @@ def test_the_installed_command_runs(home):
                             text=True, env=env, timeout=60)
     assert listed.returncode == 2
     assert listed.stderr.strip().startswith("Error: unknown account 'nobody'")
+
+
+def test_every_command_runs_with_the_collector_thresholds_for_long_backfills(home):
+    """A sync keeps many orders in memory; the default thresholds made it a fifth slower (collector.py)."""
+    before = gc.get_threshold()
+    gc.set_threshold(700, 10, 10)
+    try:
+        result = cp("connectors")
+        assert result.exit_code == 0, result.output
+        assert gc.get_threshold() == collector.THRESHOLDS != (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

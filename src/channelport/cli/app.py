@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from channelport import __version__, logs
+from channelport import __version__, collector, logs
 from channelport.cli import installation
 from channelport.cli.accounts import account_app
 from channelport.cli.errors import CliGroup
@@ -46,6 +46,7 @@ def root(
     """Channelport: imports orders and order events from your sales channels, exactly once."""
     # Commands report outcomes themselves; logs are for operators who ask (and for the worker).
     logs.configure_logging(log_format, logging.INFO if verbose else logging.ERROR)
+    collector.tune()
 
 
 app.command("init")(installation.init)
