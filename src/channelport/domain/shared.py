@@ -52,7 +52,7 @@ class Shared(Generic[K, V]):
         return value
 
 
-_WIRE_LINES: Shared[LineKey, OrderLine] = Shared(50_000)  # some 12 MB when full
+_WIRE_LINES: Shared[LineKey, OrderLine] = Shared(10_000)  # a key with its texts is about 0.5 KB
 
 
 def shared_line(line: OrderLine) -> OrderLine:

@@ -42,7 +42,12 @@ def _plan_every_execution(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
-    engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs)
+    # 32 prepared statements per connection instead of 128: the sync's IN lists come in
+    # every length up to 500, and 128 compiled lists of that size were about 10 MB of a
+    # backfill's peak memory; the few fixed statements still stay prepared.
+    engine = create_engine(
+        url, connect_args={"timeout": 60, "check_same_thread": False, "cached_statements": 32}, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

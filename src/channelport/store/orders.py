@@ -317,7 +317,7 @@ def _order_state(
     )
 
 
-_STORED_LINES: Shared[tuple[Any, ...], OrderLine] = Shared(50_000)  # by the stored texts: spelling kept
+_STORED_LINES: Shared[tuple[Any, ...], OrderLine] = Shared(10_000)  # by the stored texts (spelling kept); ~1 KB each
 _QUANTITIES: Shared[str, Decimal] = Shared(1_000)
 
 
