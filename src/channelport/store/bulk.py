@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 
-from channelport.store.types import read_instant, sqlite_instant, utc_instant
+from channelport.store.types import sqlite_instant, utc_instant
 
 
 class Bulk:
@@ -39,10 +39,8 @@ class Bulk:
         return self._mark
 
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        """Rows as the driver returns them: read columns with `read_instant` and `read_json`."""
+        """Rows as the driver returns them: read columns with `store.types.read_instant` and `read_json`."""
         return self.conn.exec_driver_sql(sql, tuple(params)).fetchall()
-
-    read_instant = staticmethod(read_instant)
 
     @staticmethod
     def read_json(value: Any) -> Any:
