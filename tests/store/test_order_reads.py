@@ -21,7 +21,8 @@ def test_read_back_orders_are_equal_share_lines_and_keep_spelling(rt, clock):
     with unit_of_work(rt.engine) as conn:
         insert_orders(conn, account.id, states, now=clock())
     with read_only(rt.engine) as conn:
-        loaded = {order_id: state for order_id, (_pk, state) in load_orders(conn, account.id, ["O-1", "O-2", "O-3"]).items()}
+        read = load_orders(conn, account.id, ["O-1", "O-2", "O-3"])
+    loaded = {order_id: state for order_id, (_pk, state) in read.items()}
 
     assert [loaded[s.order_id] for s in states] == states
     one, two, three = loaded["O-1"], loaded["O-2"], loaded["O-3"]
