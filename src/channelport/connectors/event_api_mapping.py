@@ -179,13 +179,15 @@ def _payload(**fields: _Field) -> core_schema.CoreSchema:
 
 
 def _distinct_item_ids(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
-    """Two items with one id would make every later status update ambiguous.
-
-    Valid lines come back shared with equal lines of other orders (domain/shared.py).
-    """
+    """Two items with one id would make every later status update ambiguous."""
     ids = {line.order_item_id for line in lines}
     if len(ids) != len(lines):
         raise ValueError("orderItemId values must be distinct within an order")
+    return lines
+
+
+def _shared_lines(lines: tuple[OrderLine, ...]) -> tuple[OrderLine, ...]:
+    """Valid lines, shared with equal lines of other orders (domain/shared.py)."""
     return tuple([shared_line(line) for line in lines])
 
 
@@ -242,7 +244,10 @@ NEW_ORDER = _record(
     currency=_field("currency", CURRENCY),
     lines=_field(
         "orderItem",
-        core_schema.no_info_after_validator_function(_distinct_item_ids, _many(ORDER_LINE, min_length=1)),
+        core_schema.no_info_after_validator_function(
+            _shared_lines,
+            core_schema.no_info_after_validator_function(_distinct_item_ids, _many(ORDER_LINE, min_length=1)),
+        ),
     ),
     payment_method=_field("paymentMethod", TEXT, optional=True),
     buyer=_field("buyer", BUYER, optional=True),

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import DateTime, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from channelport.domain.shared import Shared
+
 UTC = timezone.utc
 
 
@@ -50,8 +52,7 @@ def read_instant(value: Any) -> datetime | None:
     return value.astimezone(UTC)
 
 
-_SQLITE_TEXTS: dict[datetime, str] = {}  # a page writes the same instant many times (versions, "now")
-_SQLITE_TEXTS_LIMIT = 20_000  # about 3 MB
+_SQLITE_TEXTS: Shared[datetime, str] = Shared(20_000)  # about 3 MB; a page writes an instant many times
 
 
 def sqlite_instant(value: datetime) -> str:
@@ -70,10 +71,7 @@ def sqlite_instant(value: datetime) -> str:
         text = value.isoformat(" ", "microseconds")[:26]
     else:
         text = value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    if len(_SQLITE_TEXTS) >= _SQLITE_TEXTS_LIMIT:
-        _SQLITE_TEXTS.clear()
-    _SQLITE_TEXTS[value] = text
-    return text
+    return _SQLITE_TEXTS.keep(value, text)
 
 
 def utc_instant(value: datetime) -> datetime:
