@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-import socket
 import sys
 import threading
 import time
@@ -27,21 +26,6 @@ from datetime import datetime, timedelta
 
 from channelport.simulator import Marketplace, serve
 from channelport.simulator.wire import UTC
-
-
-def _no_nagle(server: object) -> None:
-    """Work around a simulator bug: TCP_NODELAY on the listening socket (accepted ones inherit it).
-
-    `SimServer` binds a socket made with proto 0, so asyncio does not take it for TCP and
-    never disables Nagle's algorithm on the connections; every answer on a keep-alive
-    connection then waits ~40 ms for the client's delayed ACK (uvicorn writes the head and
-    the body separately). A real channel's server does not do that, and 10 acknowledgements
-    per page of 1000 events would make that wait the biggest cost of any client. Harmless
-    once src/channelport/simulator/server.py sets the option itself.
-    """
-    listening = getattr(server, "_socket", None)
-    if isinstance(listening, socket.socket):
-        listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 def main() -> int:
@@ -78,7 +62,6 @@ def main() -> int:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     with serve(market, args.port) as server:
-        _no_nagle(server)
         print(json.dumps({
             "url": server.url,
             "orders": market.order_count(seller_id),

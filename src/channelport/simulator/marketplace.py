@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -30,6 +31,7 @@ from channelport.simulator import validate
 from channelport.simulator.faults import Faults
 from channelport.simulator.generator import between
 from channelport.simulator.lifecycle import DAY, Trader
+from channelport.simulator.model import StoredEvent
 from channelport.simulator.seller import SellerBook
 from channelport.simulator.wire import (
     UTC,
@@ -345,12 +347,8 @@ class Marketplace:
         self, seller_id: str, limit: int = validate.DEFAULT_LIMIT, types: Iterable[str] | None = None
     ) -> dict[str, Any]:
         """GET /v2/seller/event: {"eventList": [...]} and the events go in flight."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= validate.MAX_LIMIT:
-            raise ProtocolError(f"limit must be an integer from 1 to {validate.MAX_LIMIT}")
-        type_filter = None if types is None else validate.type_filter([",".join(types)])
         with self.lock:
-            book = self._book(seller_id)
-            page = book.pull(limit, type_filter, time.monotonic(), self.visibility_timeout)
+            page = self._take(seller_id, limit, types)
             return {
                 "eventList": [
                     {
@@ -362,6 +360,25 @@ class Marketplace:
                     for entry_id, event in page
                 ]
             }
+
+    def pull_json(
+        self, seller_id: str, limit: int = validate.DEFAULT_LIMIT, types: Iterable[str] | None = None
+    ) -> bytes:
+        """`pull` as the compact JSON body the server sends, from each event's kept text."""
+        with self.lock:
+            page = self._take(seller_id, limit, types)
+            entries = ",".join(
+                f'{{"id":{json.dumps(entry_id, ensure_ascii=False)}{event.wire(seller_id)}' for entry_id, event in page
+            )
+        return f'{{"eventList":[{entries}]}}'.encode("utf-8")
+
+    def _take(
+        self, seller_id: str, limit: int, types: Iterable[str] | None
+    ) -> list[tuple[str, StoredEvent]]:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= validate.MAX_LIMIT:
+            raise ProtocolError(f"limit must be an integer from 1 to {validate.MAX_LIMIT}")
+        type_filter = None if types is None else validate.type_filter([",".join(types)])
+        return self._book(seller_id).pull(limit, type_filter, time.monotonic(), self.visibility_timeout)
 
     def ack(self, seller_id: str, body: Any) -> dict[str, int]:
         """DELETE /v2/seller/event with a parsed JSON body."""

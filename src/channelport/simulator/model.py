@@ -6,11 +6,15 @@ current state, which the simulator changes as it emits events. The ground truth 
 export format is rendered from the current state, by the channel's rules alone: it never
 imports Channelport's domain, or comparing against it would prove nothing.
 
-Events store compact tuples; `payload()` builds the protocol dictionary on delivery.
+Events store compact tuples; `payload()` builds the protocol dictionary on delivery,
+and `wire()` keeps the event's JSON text once it was first delivered: an event never
+changes after it was created, so a replay serves the same bytes again, as a real channel
+serves the documents it stored rather than building each one anew.
 """
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -189,7 +193,7 @@ class StoredEvent:
     delivers it, if any, so a replay does not queue the same event twice.
     """
 
-    __slots__ = ("seq", "type", "created_ms", "order", "data", "live", "injected")
+    __slots__ = ("seq", "type", "created_ms", "order", "data", "live", "injected", "_wire")
 
     def __init__(
         self, seq: int, type_: str, created_ms: int, order: SimOrder | None, data: Any, injected: bool = False
@@ -201,6 +205,30 @@ class StoredEvent:
         self.data = data
         self.live: Any = None
         self.injected = injected
+        self._wire: str | None = None
+
+    def wire(self, seller_id: str) -> str:
+        """The page entry after its queue id: `,"type":...,"createdAt":...,"event":{...}}`.
+
+        Kept after the first call (a whole replayed week is served again from these), but
+        not for an injected event, whose payload a test may still change.
+        """
+        text = self._wire
+        if text is None:
+            text = "".join(
+                (
+                    ',"type":',
+                    json.dumps(self.type, ensure_ascii=False),
+                    ',"createdAt":"',
+                    ms_to_text(self.created_ms),
+                    '","event":',
+                    json.dumps(self.payload(seller_id), ensure_ascii=False, separators=(",", ":")),
+                    "}",
+                )
+            )
+            if not self.injected:
+                self._wire = text
+        return text
 
     def payload(self, seller_id: str) -> dict[str, Any]:
         """The `event` object of the wire format."""

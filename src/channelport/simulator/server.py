@@ -187,14 +187,13 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
         params = request.query_params
         limit = validate.limit(params.getlist("limit"))
         types = validate.type_filter(params.getlist("eventTypeFilter"))
-        page = mp.pull(seller_id, limit, types)
+        data = mp.pull_json(seller_id, limit, types)
         with mp.lock:
             truncate = mp.faults.chance(mp.faults.settings.truncate_probability)
         if truncate:
             mp.faults.record("truncate_probability")
-            data = json.dumps(page, ensure_ascii=False).encode("utf-8")
-            return Response(data[: max(1, len(data) // 2)], status_code=200, media_type="application/json")
-        return _json(200, page)
+            data = data[: max(1, len(data) // 2)]
+        return Response(data, status_code=200, media_type="application/json")
 
     async def delete_events(request: Request, seller_id: str) -> Response:
         return _json(200, mp.ack(seller_id, await _body(request)))
