@@ -7,7 +7,7 @@ space, `VmHWM` in /proc/<pid>/status, read every 20 ms while it runs (a high-wat
 only grows, so a late read loses nothing but the last few milliseconds). `wait4`'s
 `ru_maxrss` is no good here: Linux carries the parent's high-water mark into a child
 across fork/vfork + exec, so every child of a runner that once held 260 MB reports at
-least 260 MB.
+least 260 MB. Its CPU time (user + system) is `wait4`'s, which is the child's own.
 """
 
 from __future__ import annotations
@@ -82,6 +82,12 @@ class Measured:
     peak_rss_mb: float
     returncode: int
     stdout: str
+    cpu_seconds: float = 0.0  # user + system time of the process (its threads together)
+
+    @property
+    def cpu_share(self) -> float:
+        """CPU time over wall time: 1.0 is one core busy all the time."""
+        return self.cpu_seconds / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def ok(self) -> bool:
@@ -94,7 +100,7 @@ class Measured:
 
 def measure(cmd: list[str], *, env: dict[str, str] | None = None, stderr_to: Path | None = None,
             timeout: float = 3600.0) -> Measured:
-    """Run `cmd` to its end; wall seconds, the child's peak RSS (MiB), exit code, stdout."""
+    """Run `cmd` to its end; wall seconds, the child's peak RSS (MiB), exit code, stdout, CPU seconds."""
     with tempfile.TemporaryFile() as out, open(stderr_to or os.devnull, "ab") as err:
         began = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
@@ -102,14 +108,15 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, stderr_to: Pat
         watchdog.start()
         peak = _HighWater(proc.pid)
         try:
-            proc.wait()
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
         finally:
             watchdog.cancel()
             peak.stop()
         seconds = time.perf_counter() - began
         out.seek(0)
         stdout = out.read().decode("utf-8", "replace")
-    return Measured(seconds, peak.kib / 1024, proc.returncode, stdout)
+    return Measured(seconds, peak.kib / 1024, proc.returncode, stdout, usage.ru_utime + usage.ru_stime)
 
 
 class _HighWater:

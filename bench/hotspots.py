@@ -14,6 +14,11 @@ the sync's worker thread and its waits are seen as they are). Writes to bench/re
   3. by Channelport function, total (inclusive).
 The main thread's samples while it only waits for the sync's worker thread are left
 out; start-up (imports) is kept, it is part of what the merchant waits for.
+
+`--gil` samples only the thread that holds the interpreter lock (py-spy `--gil`), so the
+profile shows where the process's Python CPU goes, whichever thread spends it; with the
+channel's thread and the store's thread sharing one lock, that is what bounds a sync
+that keeps one core busy. Written as profile-<db>-<N>[-repeat]-gil.*.
 """
 
 from __future__ import annotations
@@ -120,8 +125,9 @@ def analyse(samples: list[tuple[list[str], int]]) -> dict[str, Counter[str]]:
     return {"by_layer": by_layer, "by_src_self": by_src_self, "by_src_total": by_src_total}
 
 
-def render(analysis: dict[str, Counter[str]], total: int, rate: int, title: str, top: int = 25) -> str:
-    lines = [title, f"{total:,} samples at {rate} Hz = {total / rate:.1f}s of the sync's wall time", ""]
+def render(analysis: dict[str, Counter[str]], total: int, rate: int, title: str, top: int = 25,
+           of: str = "the sync's wall time") -> str:
+    lines = [title, f"{total:,} samples at {rate} Hz = {total / rate:.1f}s of {of}", ""]
 
     def section(heading: str, values: Counter[str], limit: int) -> None:
         lines.append(heading)
@@ -142,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=int, default=50, help="samples per second (py-spy slows the sync a little)")
     parser.add_argument("--repeat", action="store_true",
                         help="profile the same request again (every event a duplicate) instead of the first backfill")
+    parser.add_argument("--gil", action="store_true",
+                        help="sample only the thread holding the interpreter lock: where the Python CPU goes")
     args = parser.parse_args(argv)
 
     py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         log("py-spy is not installed: pip install -e '.[bench]'")
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"profile-{args.database}-{args.orders}{'-repeat' if args.repeat else ''}"
+    stem = RESULTS / f"profile-{args.database}-{args.orders}{'-repeat' if args.repeat else ''}{'-gil' if args.gil else ''}"
     raw = stem.with_suffix(".collapsed")
     feed = Feed.for_orders(args.orders)
     work = fresh_workdir()
@@ -170,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
             install.request_from(feed.from_date)
         log("profile: channelport sync under py-spy ...")
         measured = measure([py_spy, "record", "--format", "raw", "--output", str(raw), "--rate", str(args.rate),
-                            "--idle", "--threads", "--nonblocking", "--", CHANNELPORT, "sync", ACCOUNT, "--json"],
+                            "--gil" if args.gil else "--idle", "--threads", "--nonblocking", "--",
+                            CHANNELPORT, "sync", ACCOUNT, "--json"],
                            env=install.env, stderr_to=work / "channelport.log")
         if not measured.ok:
             raise RuntimeError(f"the profiled sync exited {measured.returncode}{tail(work / 'channelport.log')}")
@@ -185,8 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     what = "the same request again" if args.repeat else "first backfill"
     title = (f"Channelport {what}, {args.database}, N={args.orders:,} orders, {report['events']:,} events, "
              f"{measured.seconds:.1f}s wall under py-spy ({report['events'] / measured.seconds:,.0f} events/s), "
-             f"status {report['status']}")
-    text = render(analyse(samples), total, args.rate, title)
+             f"status {report['status']}\n"
+             f"CPU (user + system) of the sync and py-spy together: {measured.cpu_seconds:.1f}s = {measured.cpu_share:.0%} of one core"
+             + ("\nOnly samples of the thread holding the interpreter lock: the process's Python CPU, by where "
+                "it went (SQL while the lock is released is not in them)" if args.gil else ""))
+    text = render(analyse(samples), total, args.rate, title, of="the samples" if args.gil else "the sync's wall time")
     stem.with_suffix(".txt").write_text(text + "\n")
     print(text)
     log(f"wrote {stem.with_suffix('.txt')} and {raw}")

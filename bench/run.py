@@ -156,12 +156,13 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
     log("  channelport: first backfill ...")
     first, first_report = install.sync()
     log(f"    {first_report['events']:,} events in {first.seconds:.1f}s = {first_report['events'] / first.seconds:,.0f} "
-        f"events/s, peak RSS {first.peak_rss_mb:.0f} MB")
+        f"events/s, peak RSS {first.peak_rss_mb:.0f} MB, CPU {first.cpu_share:.0%} of one core")
     install.request_from(feed.from_date)
     log("  channelport: the same request again ...")
     repeat, repeat_report = install.sync()
     log(f"    {repeat_report['events']:,} events in {repeat.seconds:.1f}s = "
-        f"{repeat_report['events'] / repeat.seconds:,.0f} events/s, peak RSS {repeat.peak_rss_mb:.0f} MB")
+        f"{repeat_report['events'] / repeat.seconds:,.0f} events/s, peak RSS {repeat.peak_rss_mb:.0f} MB, "
+        f"CPU {repeat.cpu_share:.0%} of one core")
 
     log("  the channel alone (pull, map, acknowledge; nothing stored) ...")
     drained = measure([PYTHON, str(BENCH / "channel_drain.py"), "--url", sim.url, "--seller-id", SELLER_ID,
@@ -180,6 +181,8 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
         "repeat_seconds": round(repeat.seconds, 3),
         "first_sync_seconds": _report_seconds(first_report),
         "repeat_sync_seconds": _report_seconds(repeat_report),
+        "first_cpu_seconds": round(first.cpu_seconds, 2),
+        "repeat_cpu_seconds": round(repeat.cpu_seconds, 2),
         "first_peak_rss_mb": round(first.peak_rss_mb, 1),
         "repeat_peak_rss_mb": round(repeat.peak_rss_mb, 1),
         "first_events": first_report["events"],

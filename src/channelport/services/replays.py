@@ -46,7 +46,8 @@ def content_digest(item: Received, raw_text: str | None = None) -> str | None:
     digest = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     # Led by the instant (part of the content anyway): a page's events are close in time,
     # so their index entries are neighbours, written and looked up together.
-    return item.created_at.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S%f") + digest
+    at = item.created_at.astimezone(timezone.utc)
+    return "%04d%02d%02d%02d%02d%02d%06d%s" % (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, digest)
 
 
 def compact_json(value: Any) -> str:
