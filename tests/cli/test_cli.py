@@ -135,3 +135,18 @@ def test_every_command_runs_with_the_collector_thresholds_for_long_backfills(hom
         assert gc.get_threshold() == collector.THRESHOLDS != (700, 10, 10)
     finally:
         gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("CHANNELPORT_ORDER_CACHE", "lots", "CHANNELPORT_ORDER_CACHE='lots': Input should be a valid integer"),
+        ("CHANNELPORT_ORDER_CACHE", "-1", "CHANNELPORT_ORDER_CACHE='-1': Input should be greater than or equal to 0"),
+        ("CHANNELPORT_LEASE_SECONDS", "2min", "CHANNELPORT_LEASE_SECONDS='2min': Input should be a valid number"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_exits_2_naming_the_variable(shop, variable, value, message):
+    result = cp("sync", "--all", env={variable: value})
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], result.stderr

@@ -41,16 +41,19 @@ def test_the_bound_counts_orders_and_their_items():
 
 @pytest.mark.usefixtures("connected")
 def test_a_sync_with_a_tiny_cache_reads_evicted_orders_back_and_imports_exactly(rt, market, monkeypatch):
+    """The bound is the installation's setting (CHANNELPORT_ORDER_CACHE), here 8."""
     caches: list[KnownOrders] = []
 
-    def tiny() -> KnownOrders:
-        caches.append(KnownOrders(limit=8))
+    def kept(limit: int) -> KnownOrders:
+        caches.append(KnownOrders(limit))
         return caches[-1]
 
-    monkeypatch.setattr(sync_module, "KnownOrders", tiny)
+    monkeypatch.setattr(rt.settings, "order_cache", 8)
+    monkeypatch.setattr(sync_module, "KnownOrders", kept)
     monkeypatch.setattr(sync_module, "PAGE_SIZE", 10)
     market.advance(timedelta(days=3))
     report = sync_account(rt, accounts_service.get_account(rt, "shop-one"), trigger="manual")
     assert report.status == "succeeded", report.error
+    assert caches[0].limit == 8
     assert caches[0].misses > 20 and caches[0].hits > 0 and caches[0].weight <= 8
     assert mismatches(rt, market, "S-1001", "shop-one") == []

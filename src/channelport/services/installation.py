@@ -10,7 +10,7 @@ from channelport.crypto import load_key
 from channelport.domain.accounts import KNOWN_PACKAGES, ORDER_PACKAGE, parse_packages
 from channelport.errors import SyncRefused, UsageError
 from channelport.services.runtime import Runtime, utc_now
-from channelport.settings import Settings
+from channelport.settings import Settings, load_settings
 from channelport.store import accounts as repo
 from channelport.store import migrate
 from channelport.store.db import make_engine, read_only, unit_of_work
@@ -31,7 +31,7 @@ class InitResult:
 
 def init_installation(settings: Settings | None = None) -> InitResult:
     """Create or migrate the database and the secret key; a no-op when both are current."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     key_existed = bool(settings.secret_key) or settings.secret_key_file.exists()
     load_key(settings, create=True)

@@ -11,7 +11,7 @@ The cache is bounded (least recently used out first) so memory stays flat howeve
 the backfill is; an order that fell out is simply read from the database again. The
 bound counts an order and each of its items (about 0.45 KB each, with equal lines and
 amounts shared: domain/shared.py), so a shop with large orders keeps fewer of them, not
-more memory.
+more memory. The bound is the setting `CHANNELPORT_ORDER_CACHE`; 0 keeps nothing.
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ from collections.abc import Iterable, Mapping
 
 from channelport.domain.order import OrderState
 
-DEFAULT_LIMIT = 150_000  # orders plus their items: some 70 MB; 41,000 orders of 2.65 items
-
-
 def weight(state: OrderState) -> int:
     return 1 + len(state.lines)
 
@@ -31,7 +28,7 @@ def weight(state: OrderState) -> int:
 class KnownOrders:
     """Committed order states of one account by order id, with their primary keys."""
 
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(self, limit: int) -> None:
         self.limit = limit
         self.weight = 0
         self._orders: OrderedDict[str, tuple[int, OrderState]] = OrderedDict()

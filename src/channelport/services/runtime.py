@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from channelport.crypto import SecretBox, load_key
 from channelport.errors import UsageError
-from channelport.settings import Settings
+from channelport.settings import Settings, load_settings
 from channelport.store import migrate
 from channelport.store.db import make_engine
 
@@ -42,7 +42,7 @@ class Runtime:
 
 def open_runtime(settings: Settings | None = None, *, clock: Callable[[], datetime] = utc_now) -> Runtime:
     """Open an initialized installation; refuses one that `init` has not migrated."""
-    settings = settings or Settings()
+    settings = settings or load_settings()
     engine = make_engine(settings.effective_database_url)
     current = migrate.current_revision(engine)
     if current != migrate.HEAD_REVISION:

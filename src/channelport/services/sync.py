@@ -178,7 +178,7 @@ class _SyncRun:
         self.progress = SyncProgress(account.name)
         self.started_at = rt.now()
         self.started_monotonic = time.monotonic()
-        self.known = KnownOrders()
+        self.known = KnownOrders(rt.settings.order_cache)
 
     def run(self) -> SyncReport:
         self.progress.run_id = self._start_run_row()
