@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         log("py-spy is not installed: pip install -e '.[bench]'")
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS / f"profile-{args.database}-{args.orders}{'-repeat' if args.repeat else ''}{'-gil' if args.gil else ''}"
+    kind = ("-repeat" if args.repeat else "") + ("-gil" if args.gil else "")
+    stem = RESULTS / f"profile-{args.database}-{args.orders}{kind}"
     raw = stem.with_suffix(".collapsed")
     feed = Feed.for_orders(args.orders)
     work = fresh_workdir()
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     title = (f"Channelport {what}, {args.database}, N={args.orders:,} orders, {report['events']:,} events, "
              f"{measured.seconds:.1f}s wall under py-spy ({report['events'] / measured.seconds:,.0f} events/s), "
              f"status {report['status']}\n"
-             f"CPU (user + system) of the sync and py-spy together: {measured.cpu_seconds:.1f}s = {measured.cpu_share:.0%} of one core"
+             f"CPU (user + system) of the sync and py-spy together: {measured.cpu_seconds:.1f}s = "
+             f"{measured.cpu_share:.0%} of one core"
              + ("\nOnly samples of the thread holding the interpreter lock: the process's Python CPU, by where "
                 "it went (SQL while the lock is released is not in them)" if args.gil else ""))
     text = render(analyse(samples), total, args.rate, title, of="the samples" if args.gil else "the sync's wall time")

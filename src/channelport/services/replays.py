@@ -47,7 +47,8 @@ def content_digest(item: Received, raw_text: str | None = None) -> str | None:
     # Led by the instant (part of the content anyway): a page's events are close in time,
     # so their index entries are neighbours, written and looked up together.
     at = item.created_at.astimezone(timezone.utc)
-    return "%04d%02d%02d%02d%02d%02d%06d%s" % (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, digest)
+    fields = (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, digest)
+    return "%04d%02d%02d%02d%02d%02d%06d%s" % fields
 
 
 def compact_json(value: Any) -> str:

@@ -372,9 +372,7 @@ class Marketplace:
             )
         return f'{{"eventList":[{entries}]}}'.encode("utf-8")
 
-    def _take(
-        self, seller_id: str, limit: int, types: Iterable[str] | None
-    ) -> list[tuple[str, StoredEvent]]:
+    def _take(self, seller_id: str, limit: int, types: Iterable[str] | None) -> list[tuple[str, StoredEvent]]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= validate.MAX_LIMIT:
             raise ProtocolError(f"limit must be an integer from 1 to {validate.MAX_LIMIT}")
         type_filter = None if types is None else validate.type_filter([",".join(types)])
