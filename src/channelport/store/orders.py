@@ -20,8 +20,8 @@ from channelport.domain.money import decimal_text
 from channelport.domain.order import CancellationState, LineState, OrderState
 from channelport.domain.shared import Shared, shared_shipping
 from channelport.store.bulk import Bulk
-from channelport.store.types import read_instant
 from channelport.store.tables import cancellation_requests, channel_accounts, order_history, order_items, orders
+from channelport.store.types import read_instant
 
 CHUNK = 500  # ids per IN list: well below every backend's parameter limit
 
