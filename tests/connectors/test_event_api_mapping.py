@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from channelport.connectors.base import Settled
+from channelport.connectors.content import entry_text
 from channelport.connectors.event_api_mapping import (
     SYNTHETIC_ID_PREFIX,
     decode_ack_answer,
@@ -40,6 +42,7 @@ from .event_api_support import (
     NEW,
     PAYLOADS,
     STATUS,
+    STATUS_PAYLOAD,
     entry,
 )
 
@@ -333,3 +336,42 @@ def test_answers_and_error_bodies() -> None:
     assert error_messages(b"<html>Bad Gateway</html>") is None
     assert error_messages(b'{"errorList": "nope"}') is None
     assert error_messages(b"") is None
+
+
+def test_a_screened_page_maps_only_what_the_log_does_not_hold_settled() -> None:
+    known, fresh, same_as_known = entry(STATUS, id="q-1"), entry(NEW, id="q-2"), entry(STATUS, id="q-9")
+    bad_instant = entry(STATUS, id="q-3", created_at="yesterday")
+    with_nul = entry(STATUS, {**STATUS_PAYLOAD, "orderId": "A\x00"}, id="q-4")
+    items = [known, fresh, bad_instant, with_nul, "not an object", same_as_known]
+    unscreened, _ = map_page(items, check_nul=True)
+    known_digest = unscreened[0].digest
+    asked: list[list[str]] = []
+
+    def screen(digests):  # type: ignore[no-untyped-def]
+        asked.append(list(digests))
+        return {known_digest: Settled("ev-earlier", "status", "KL-2026-000123")}
+
+    received, ack_ids = map_page(items, check_nul=True, screen=screen)
+    # one question per page, only about entries with an id, a known type and a valid instant
+    assert asked == [[known_digest, unscreened[1].digest, known_digest]]
+    for replay in (received[0], received[5]):
+        assert replay.event is None and replay.problem is None
+        assert replay.settled == Settled("ev-earlier", "status", "KL-2026-000123")
+        assert replay.digest == known_digest and replay.text == entry_text(replay.raw)
+    assert received[5].event_id == "q-9"  # its own id: recorded and acknowledged as itself
+    assert isinstance(received[1].event, NewOrder) and received[1].settled is None
+    assert received[1].text == entry_text(fresh) and received[1].digest == unscreened[1].digest
+    assert received[2].problem and received[2].digest is None  # still says what is wrong
+    assert "NUL" in received[3].problem and received[3].digest is None
+    assert "not a JSON object" in received[4].problem
+    assert ack_ids == ("q-1", "q-2", "q-3", "q-4", "q-9")
+
+
+def test_the_digest_of_an_entry_is_its_content_without_the_queue_id() -> None:
+    one, again = entry(STATUS, id="q-1"), entry(STATUS, id="q-2")
+    other = entry(STATUS, {**STATUS_PAYLOAD, "orderStatus": "SHIPPED"}, id="q-1")
+    a, b, c = (map_page([item])[0][0] for item in (one, again, other))
+    assert a.digest == b.digest != c.digest
+    assert a.digest.startswith("20261120081502120000")  # led by createdAt in UTC
+    id_last = {key: value for key, value in one.items() if key != "id"} | {"id": "q-3"}
+    assert map_page([id_last])[0][0].digest == a.digest  # the id anywhere in the entry

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from channelport.connectors.base import Received
+from channelport.connectors.base import Received, Settled
 from channelport.domain.events import OrderSeen
 from channelport.services import accounts as accounts_service
 from channelport.services import event_imports
@@ -109,5 +109,47 @@ def test_only_a_settled_event_makes_a_replay(rt, outcome, known):
         found = find_replays(conn, account.id, [again], {"q-again": digest}, recorded=(), reconsider=())
         as_recorded = find_replays(conn, account.id, [again], {"q-again": digest}, recorded={"q-again"}, reconsider=())
         reconsidered = find_replays(conn, account.id, [again], {"q-again": digest}, recorded=(), reconsider={"q-again"})
-    assert found == ({"q-again": "q-earlier"} if known else {})
+    assert found == ({"q-again": Settled("q-earlier", "status", "O-9")} if known else {})
     assert as_recorded == {} and reconsidered == {}  # an id with a row of its own is the rules' to decide
+
+
+def test_a_replay_is_not_mapped_again_and_its_redelivery_adds_nothing(rt, market, monkeypatch):
+    """The channel thread screens each page: a replay's payload is never validated again.
+
+    Its acknowledgement lost, the replay page comes back under the same ids: those ids
+    are recorded already, so the rules decide them (a duplicate each, nothing written).
+    """
+    from channelport.connectors import event_api, event_api_mapping
+    from tests.sync.test_redelivery import SwallowAcks
+
+    market.advance(timedelta(days=2))
+    account = accounts_service.get_account(rt, "shop-one")
+    first = sync_account(rt, account, trigger="manual")
+    assert first.status == "succeeded" and first.total("applied") > 50
+    before = exported(rt, "shop-one")
+
+    validated: list[str] = []
+    real_map_head, real_map_item = event_api_mapping._map_head, event_api_mapping.map_item
+    monkeypatch.setattr(event_api_mapping, "_map_head", lambda item, head: validated.append(head.event_id)
+                        or real_map_head(item, head))
+    for module in (event_api_mapping, event_api):  # a page's mapping, and the kind's `parse`
+        monkeypatch.setattr(module, "map_item", lambda item, **kw: validated.append(str(item))
+                            or real_map_item(item, **kw))
+    event_imports.request_imports(rt, "shop-one", day=date(2026, 11, 1))
+    lost = SwallowAcks()
+    again = sync_account(rt, account, trigger="manual", transport=lost)
+    assert again.status == "succeeded", again.error
+    assert again.total("duplicate") == again.events == first.events and lost.swallowed > 0
+    assert validated == []
+
+    assert market.expire_inflight() == again.events  # committed, never acknowledged: sent again
+    with read_only(rt.engine) as conn:
+        rows_before = conn.execute(select(received_events.c.id)).all()
+    redelivered = sync_account(rt, account, trigger="manual")
+    assert redelivered.status == "succeeded", redelivered.error
+    assert redelivered.total("duplicate") == redelivered.events == first.events
+    assert len(validated) == first.events  # mapped for the rules, as their ids are recorded
+    with read_only(rt.engine) as conn:
+        assert conn.execute(select(received_events.c.id)).all() == rows_before
+    assert exported(rt, "shop-one") == before
+    assert market.stats()["sellers"]["S-1001"]["queued"] == 0

@@ -8,7 +8,7 @@ polling cursor) in `Batch.state`, so that the cursor only moves with committed d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -37,6 +37,11 @@ class Received:
     then `problem` says why ("unknown event type ...", or the validation error) and
     `unknown` tells a newer type apart from a malformed payload. `raw` is the JSON
     value as received (a str when it was not JSON), kept so nothing is ever lost.
+
+    A queue connector also hands over the entry's `text` and content `digest`
+    (`connectors/content.py`). `settled` is set instead of `event` when the page was
+    screened and the log already holds a settled event of the same content: such an
+    entry is a replay and is not mapped at all.
     """
 
     event_id: str
@@ -46,6 +51,22 @@ class Received:
     event: DomainEvent | None = None
     problem: str | None = None
     unknown: bool = False
+    text: str | None = None
+    digest: str | None = None
+    settled: Settled | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Settled:
+    """An event the log holds with a settled outcome, as a replay of it is recorded."""
+
+    event_id: str
+    event_type: str
+    order_id: str | None
+
+
+Screen = Callable[[Sequence[str]], Mapping[str, Settled]]
+"""Of these content digests, those of settled events: asked on the channel's thread, before mapping."""
 
 
 @dataclass(frozen=True, slots=True)

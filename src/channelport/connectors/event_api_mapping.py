@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,7 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from pydantic.alias_generators import to_camel
 from pydantic_core import SchemaValidator, core_schema, from_json
 
-from channelport.connectors.base import Received
+from channelport.connectors.base import Received, Screen, Settled
+from channelport.connectors.content import content_digest, entry_text
 from channelport.domain.events import (
     CANCEL_REASONS,
     ITEM_STATUSES,
@@ -588,20 +589,84 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def map_page(items: Sequence[Any], *, check_nul: bool = True) -> tuple[tuple[Received, ...], tuple[str, ...]]:
+def map_page(
+    items: Sequence[Any], *, check_nul: bool = True, screen: Screen | None = None
+) -> tuple[tuple[Received, ...], tuple[str, ...]]:
     """Map every entry of a page, in order, repeats kept; plus the ids to acknowledge.
 
     The ack ids are the channel's own ids, each once. Entries under a synthetic id are
     never acknowledged: the channel does not know that id.
+
+    Each well-formed entry gets its log text and content digest here. With `screen`,
+    the digests are asked about first, and an entry the log already holds as settled
+    comes back with `settled` instead of an event: a replay is recorded without its
+    payload being validated again (its content is byte for byte the settled event's).
     """
+    heads = [_head(item, check_nul) for item in items]
+    settled: Mapping[str, Settled] = {}
+    if screen is not None:
+        digests = [head.digest for head in heads if head is not None]
+        if digests:
+            settled = screen(digests)
     received: list[Received] = []
     ack_ids: dict[str, None] = {}
-    for item in items:
-        entry, ackable = map_item(item, check_nul=check_nul)
+    for item, head in zip(items, heads):
+        if head is None:
+            entry, ackable = map_item(item, check_nul=check_nul)
+        else:
+            original = settled.get(head.digest)
+            if original is None:
+                entry = _map_head(item, head)
+            else:
+                entry = Received(head.event_id, head.wire_type, head.created_at, item,
+                                 text=head.text, digest=head.digest, settled=original)
+            ackable = True
         received.append(entry)
         if ackable:  # the channel's id as sent: a stored id may have been made storable
             ack_ids[item["id"]] = None
     return tuple(received), tuple(ack_ids)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Head:
+    """What an entry is, before its payload is validated."""
+
+    event_id: str
+    wire_type: str
+    created_at: datetime
+    text: str
+    digest: str
+
+
+def _head(item: Any, check_nul: bool) -> _Head | None:
+    """The head of an entry with a channel id, a known type and a valid `createdAt`; else None.
+
+    Anything else (and anything holding U+0000) is left to `map_item`, which says what
+    is wrong with it.
+    """
+    if type(item) is not dict:
+        return None
+    event_id, wire_type = item.get("id"), item.get("type")
+    if type(event_id) is not str or not event_id or type(wire_type) is not str or wire_type not in _PAYLOADS:
+        return None
+    try:
+        created_at = _INSTANT_VALIDATOR.validate_python(item.get("createdAt"))
+    except ValidationError:
+        return None
+    if check_nul and _has_nul(item):
+        return None
+    text = entry_text(item)
+    return _Head(event_id, wire_type, created_at, text, content_digest(item, text, created_at))
+
+
+def _map_head(item: dict[str, Any], head: _Head) -> Received:
+    validator, build = _PAYLOADS[head.wire_type]
+    try:
+        data = validator.validate_python(item.get("event"))
+    except ValidationError:
+        return map_item(item, check_nul=False)[0]  # it says what is wrong
+    event = build(head.event_id, head.created_at, data)
+    return Received(head.event_id, head.wire_type, head.created_at, item, event=event, text=head.text, digest=head.digest)
 
 
 __all__ = [

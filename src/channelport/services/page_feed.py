@@ -11,6 +11,10 @@ a connector that is not thread-safe is still used by one thread at a time. Conne
 opt in with `prefetch = True` (polling connectors do not: their next page depends on
 what the last one left in their state). Without it, every call runs inline as before.
 
+A connector that `screens` (the queue connector) is handed a `screen` with each pull: on
+the channel thread, before the page is mapped, it asks the log which entries are
+replays of settled events (`services/replays.py`), so those are never mapped.
+
 A sync told to stop asks for no further page and stores the one already fetched
 (`pending`) before it ends: left unstored, that page would stay invisible on the channel
 for its visibility timeout (five minutes on most) before anyone could import it.
@@ -23,7 +27,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 from typing import TypeVar
 
-from channelport.connectors.base import Batch, Connector
+from channelport.connectors.base import Batch, Connector, Screen
 
 T = TypeVar("T")
 
@@ -31,9 +35,10 @@ T = TypeVar("T")
 class PageFeed:
     """`next_page()` returns the page asked for before; `ack()` sends after the commit."""
 
-    def __init__(self, connector: Connector, page_size: int) -> None:
+    def __init__(self, connector: Connector, page_size: int, screen: Screen | None = None) -> None:
         self.connector = connector
         self.page_size = page_size
+        self.screen = screen if getattr(connector, "screens", False) else None
         self.ahead = bool(getattr(connector, "prefetch", False))
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="channel") if self.ahead else None
         self._page: Future[Batch] | None = None
@@ -76,6 +81,8 @@ class PageFeed:
         self.close()
 
     def _pull(self) -> Batch:
+        if self.screen is not None:
+            return self.connector.pull(self.page_size, screen=self.screen)  # type: ignore[call-arg]
         return self.connector.pull(self.page_size)
 
     def _call(self, work: Callable[[], T]) -> Future[T]:

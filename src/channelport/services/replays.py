@@ -9,7 +9,11 @@ So every received event keeps a digest of its content (the wire entry without it
 queue id: type, `createdAt` and payload), led by its `createdAt` in UTC. An event
 whose digest belongs to an event already settled (applied, duplicate or stale) is the
 same event again: it is recorded as a duplicate at once, naming the event it repeats,
-and never reaches the rules.
+and never reaches the rules. Most replays are found before their page is even mapped:
+the queue connector makes each entry's text and digest where it decodes the page
+(`connectors/content.py`) and asks `screen_for`'s lookup on the channel thread; an entry
+found there comes with `settled` instead of an event, and its payload is not validated
+a second time.
 Anything else takes the full path, so a digest that does not match costs nothing but
 the lookup: a channel that reorders keys, or changes one byte, is simply decided by
 the rules as before. Order snapshots of polling channels have no digest (several
@@ -18,50 +22,47 @@ events are derived from one snapshot; their ids are deterministic already).
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Collection, Sequence
-from datetime import timezone
-from typing import Any
+from collections.abc import Collection, Mapping, Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from channelport.connectors.base import Received
+from channelport.connectors import content
+from channelport.connectors.base import Received, Screen, Settled
 from channelport.domain.events import OrderSeen
 from channelport.store import received as received_repo
+from channelport.store.db import read_only
 
 
 def content_digest(item: Received, raw_text: str | None = None) -> str | None:
     """The digest of a queue event's content; None where the rules must decide anyway.
 
-    `raw_text` is the entry as the log stores it (compact JSON). When it starts with the
-    queue id, the content is the rest of it and is not serialised a second time.
+    A queue connector hands it over (`item.digest`); otherwise it is made from the
+    entry's log text `raw_text` (`content.entry_text`), as the connector would.
     """
+    if item.digest is not None:
+        return item.digest
     raw = item.raw
     if item.event is None or isinstance(item.event, OrderSeen) or not isinstance(raw, dict) or item.created_at is None:
         return None
-    body = _without_leading_id(raw, raw_text) if raw_text is not None else None
-    if body is None:
-        body = compact_json({key: value for key, value in raw.items() if key != "id"})
-    digest = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
-    # Led by the instant (part of the content anyway): a page's events are close in time,
-    # so their index entries are neighbours, written and looked up together.
-    at = item.created_at.astimezone(timezone.utc)
-    fields = (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, digest)
-    return "%04d%02d%02d%02d%02d%02d%06d%s" % fields
+    return content.content_digest(raw, raw_text if raw_text is not None else content.entry_text(raw), item.created_at)
 
 
-def compact_json(value: Any) -> str:
-    """JSON as the received-events log keeps an entry (`raw`), and as its digest reads it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+def screen_for(engine: Engine, account_id: int) -> Screen | None:
+    """The lookup a queue connector runs on the channel thread before it maps a page.
 
-
-def _without_leading_id(raw: dict, raw_text: str) -> str | None:
-    event_id = raw.get("id")
-    if type(event_id) is not str:
+    It reads on a connection of its own, so it sees only what is committed: a replay
+    of an event stored in the transaction still open is not found here, and is found
+    by `find_replays` on the storing thread instead. Settled outcomes never change, so
+    what it does find stays true. None for a database only one connection can see.
+    """
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return None
-    prefix = '{"id":' + json.dumps(event_id, ensure_ascii=False) + ","
-    return "{" + raw_text[len(prefix):] if raw_text.startswith(prefix) else None
+
+    def screen(digests: Sequence[str]) -> Mapping[str, Settled]:
+        with read_only(engine) as conn:
+            return received_repo.settled_digests(conn, account_id, digests)
+
+    return screen
 
 
 def find_replays(
@@ -71,18 +72,24 @@ def find_replays(
     digests: dict[str, str],
     recorded: Collection[str],
     reconsider: Collection[str],
-) -> dict[str, str]:
-    """Event ids of `items` that repeat a settled event, each with the id it repeats.
+) -> dict[str, Settled]:
+    """Event ids of `items` that repeat a settled event, each with the event it repeats.
 
     Ids recorded already (`recorded`) or being decided again (`reconsider`) are left to
-    the rules, which know what to do with their existing rows.
+    the rules, which know what to do with their existing rows. Entries the channel
+    thread found already (`settled`) count without a second lookup.
     """
-    candidates = {
-        item.event_id: digests[item.event_id]
-        for item in items
-        if item.event_id in digests and item.event_id not in recorded and item.event_id not in reconsider
-    }
-    if not candidates:
-        return {}
-    known = received_repo.known_digests(conn, account_id, candidates.values())
-    return {event_id: known[digest] for event_id, digest in candidates.items() if digest in known}
+    found: dict[str, Settled] = {}
+    candidates: dict[str, str] = {}
+    for item in items:
+        event_id = item.event_id
+        if event_id in recorded or event_id in reconsider:
+            continue
+        if item.settled is not None:
+            found[event_id] = item.settled
+        elif event_id in digests:
+            candidates[event_id] = digests[event_id]
+    if candidates:
+        known = received_repo.settled_digests(conn, account_id, candidates.values())
+        found.update({event_id: known[digest] for event_id, digest in candidates.items() if digest in known})
+    return found

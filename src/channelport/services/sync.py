@@ -30,7 +30,8 @@ import httpx
 from sqlalchemy import Connection, insert, update
 
 from channelport import logs, metrics
-from channelport.connectors.base import Batch, Connector, EventImport, Received
+from channelport.connectors.base import Batch, Connector, EventImport, Received, Settled
+from channelport.connectors.content import entry_text
 from channelport.connectors.registry import get_kind
 from channelport.domain import codec
 from channelport.domain.accounts import Account
@@ -42,7 +43,7 @@ from channelport.services.accounts import connector_config
 from channelport.services.installation import require_order_package
 from channelport.services.known_orders import KnownOrders
 from channelport.services.page_feed import PageFeed
-from channelport.services.replays import compact_json, content_digest, find_replays
+from channelport.services.replays import content_digest, find_replays, screen_for
 from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
@@ -179,6 +180,7 @@ class _SyncRun:
         self.started_at = rt.now()
         self.started_monotonic = time.monotonic()
         self.known = KnownOrders(rt.settings.order_cache)
+        self.parse: Callable[[Any], Received] | None = None  # the kind's mapper, for an entry screened as a replay
 
     def run(self) -> SyncReport:
         self.progress.run_id = self._start_run_row()
@@ -196,7 +198,9 @@ class _SyncRun:
                 logs.register_secrets(config.token, *config.secrets.values())
                 imports = accounts_repo.load_imports(conn, account.id)
                 state = _load_state(conn, account.id)
-            connector = get_kind(account.kind).create(config, state, transport=self.transport)
+            kind = get_kind(account.kind)
+            self.parse = getattr(kind, "parse", None)
+            connector = kind.create(config, state, transport=self.transport)
             self._subscribe_if_needed(connector, account, imports)
             enabled = frozenset(i.event_type for i in imports if i.enabled)
             if not self._drain(connector, enabled):
@@ -246,7 +250,7 @@ class _SyncRun:
         repeat_pages = 0
         last_state = None
         self.progress.phase = "importing"
-        with PageFeed(connector, PAGE_SIZE) as feed:
+        with PageFeed(connector, PAGE_SIZE, screen=screen_for(self.rt.engine, self.account.id)) as feed:
             while not self.stop.is_set() or feed.pending:  # a page fetched ahead is stored before stopping
                 batch = feed.next_page(more=not self.stop.is_set())
                 if batch.empty:
@@ -308,14 +312,15 @@ class _SyncRun:
         with unit_of_work(self.rt.engine) as conn:
             if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
                 raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
-            raw_texts: dict[str, str] = {}  # serialised once, for the log and the digest
+            raw_texts: dict[str, str] = {}  # made once (a queue connector hands them over), for the log and the digest
             for item in batch.items:
-                raw_texts.setdefault(item.event_id, _raw_text(item.raw))
+                if item.event_id not in raw_texts:
+                    raw_texts[item.event_id] = item.text if item.text is not None else _raw_text(item.raw)
             digests = {item.event_id: d for item in batch.items
                        if (d := content_digest(item, raw_texts[item.event_id])) is not None}
             seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
             replays = find_replays(conn, account_id, batch.items, digests, seen, reconsider)
-            rest = tuple(item for item in batch.items if item.event_id not in replays) if replays else batch.items
+            rest = tuple(self._mapped(item) for item in batch.items if item.event_id not in replays)
             order_ids = {item.event.order_id for item in rest if item.event is not None}
             stored, missing = self.known.take(order_ids)
             stored.update(orders_repo.load_orders(conn, account_id, missing))
@@ -341,6 +346,14 @@ class _SyncRun:
         # Committed: what the database holds now is what the next page may start from.
         self.known.remember(stored)
         self.known.remember({order_id: (pks[order_id], state) for order_id, state in result.orders.items()})
+
+    def _mapped(self, item: Received) -> Received:
+        """An entry the channel thread took for a replay, whose id the log holds already: the rules decide it."""
+        if item.settled is None:
+            return item
+        if self.parse is None:
+            raise ChannelportError(f"the connector screened event {item.event_id} but its kind cannot map it again")
+        return self.parse(item.raw)
 
     def _write_orders(
         self, conn: Connection, stored: dict[str, tuple[int, Any]], result: InboxResult, now: datetime
@@ -417,30 +430,34 @@ class _SyncRun:
         self,
         conn: Connection,
         items: Sequence[Received],
-        replays: dict[str, str],
+        replays: dict[str, Settled],
         digests: dict[str, str],
         raw_texts: dict[str, str],
         now: datetime,
     ) -> None:
-        """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied."""
+        """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied.
+
+        Type and order are the settled event's: the content is the same, so its mapping is.
+        """
         if not replays:
             return
         rows: dict[str, received_repo.NewRow] = {}
+        duplicate = str(Outcome.DUPLICATE)
         for item in items:
             original = replays.get(item.event_id)
-            if original is None or item.event is None:
+            if original is None:
                 continue
-            self.progress.count(str(item.event.type), "duplicate")
+            self.progress.count(original.event_type, duplicate)
             if item.event_id in rows:  # the same id twice in one page: one row
                 continue
             rows[item.event_id] = received_repo.NewRow(
                 event_id=_storable(item.event_id),
                 wire_type=_storable(item.wire_type[:100]),
-                event_type=str(item.event.type),
-                order_id=_storable(item.event.order_id),
+                event_type=original.event_type,
+                order_id=original.order_id,
                 created_at=item.created_at,
-                outcome=str(Outcome.DUPLICATE),
-                reason=f"the same event was received before as {original}"[:1000],
+                outcome=duplicate,
+                reason=f"the same event was received before as {original.event_id}"[:1000],
                 raw=raw_texts[item.event_id],
                 normalized=None,
                 digest=digests[item.event_id],
@@ -598,7 +615,7 @@ def _storable(text: str) -> str:
 def _raw_text(raw: Any) -> str:
     if isinstance(raw, str):
         return _storable(raw)
-    return compact_json(raw)
+    return entry_text(raw)
 
 
 def _order_id_of(raw: Any) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
+from channelport.connectors.base import Settled
 from channelport.domain import codec
 from channelport.domain.events import DomainEvent
 from channelport.store.bulk import Bulk
@@ -59,23 +60,23 @@ def recorded_outcomes(conn: Connection, account_id: int, event_ids: Iterable[str
     return found
 
 
-def known_digests(conn: Connection, account_id: int, digests: Iterable[str]) -> dict[str, str]:
-    """Of these content digests, those of events already settled (`FINAL_APPLIED`), each with one event id.
+def settled_digests(conn: Connection, account_id: int, digests: Iterable[str]) -> dict[str, Settled]:
+    """Of these content digests, those of events already settled (`FINAL_APPLIED`), each with one event.
 
     The outcome is checked here, not in SQL: offered an outcome condition, PostgreSQL
     without fresh statistics chose the outcome index and read every applied event of
     the account for each page.
     """
     bulk = Bulk(conn)
-    found: dict[str, str] = {}
+    found: dict[str, Settled] = {}
     for chunk in _chunks(sorted(set(digests))):
-        for digest, event_id, outcome in bulk.fetch(
-            f"SELECT digest, event_id, outcome FROM received_events WHERE account_id = {bulk.mark} "
-            f"AND digest IN ({bulk.marks(len(chunk))})",
+        for digest, event_id, outcome, event_type, order_id in bulk.fetch(
+            f"SELECT digest, event_id, outcome, event_type, order_id FROM received_events "
+            f"WHERE account_id = {bulk.mark} AND digest IN ({bulk.marks(len(chunk))})",
             (account_id, *chunk),
         ):
-            if outcome in FINAL_APPLIED:
-                found.setdefault(digest, event_id)
+            if outcome in FINAL_APPLIED and event_type is not None and digest not in found:
+                found[digest] = Settled(event_id, event_type, order_id)
     return found
 
 
