@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -58,5 +59,11 @@ def _without_leading_id(raw: dict[str, Any], text: str) -> str | None:
     event_id = raw.get("id")
     if type(event_id) is not str:
         return None
-    prefix = '{"id":' + json.dumps(event_id, ensure_ascii=False) + ","
+    if event_id.isalnum() or _PLAIN_ID.fullmatch(event_id):  # nothing JSON would escape
+        prefix = '{"id":"' + event_id + '",'
+    else:
+        prefix = '{"id":' + json.dumps(event_id, ensure_ascii=False) + ","
     return "{" + text[len(prefix):] if text.startswith(prefix) else None
+
+
+_PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]+")

@@ -49,14 +49,19 @@ class OutcomeUpdate:
 
 
 def recorded_outcomes(conn: Connection, account_id: int, event_ids: Iterable[str]) -> dict[str, str]:
+    """The outcome recorded for each of these event ids that the log holds.
+
+    Driver SQL (`Bulk`): asked once per page with up to a thousand ids, SQLAlchemy's
+    handling of each bound value of the IN list was a tenth of a replay's Python time.
+    """
+    bulk = Bulk(conn)
     found: dict[str, str] = {}
     for chunk in _chunks(sorted(set(event_ids))):
-        for row in conn.execute(
-            select(received_events.c.event_id, received_events.c.outcome).where(
-                received_events.c.account_id == account_id, received_events.c.event_id.in_(chunk)
-            )
-        ):
-            found[row.event_id] = row.outcome
+        found.update(bulk.fetch(
+            f"SELECT event_id, outcome FROM received_events WHERE account_id = {bulk.mark} "
+            f"AND event_id IN ({bulk.marks(len(chunk))})",
+            (account_id, *chunk),
+        ))
     return found
 
 
