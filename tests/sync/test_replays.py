@@ -153,3 +153,4 @@ def test_a_replay_is_not_mapped_again_and_its_redelivery_adds_nothing(rt, market
         assert conn.execute(select(received_events.c.id)).all() == rows_before
     assert exported(rt, "shop-one") == before
     assert market.stats()["sellers"]["S-1001"]["queued"] == 0
+

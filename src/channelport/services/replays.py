@@ -22,15 +22,19 @@ events are derived from one snapshot; their ids are deterministic already).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from channelport.connectors import content
 from channelport.connectors.base import Received, Screen, Settled
 from channelport.domain.events import OrderSeen
 from channelport.store import received as received_repo
 from channelport.store.db import read_only
+
+log = logging.getLogger(__name__)
 
 
 def content_digest(item: Received, raw_text: str | None = None) -> str | None:
@@ -54,13 +58,20 @@ def screen_for(engine: Engine, account_id: int) -> Screen | None:
     of an event stored in the transaction still open is not found here, and is found
     by `find_replays` on the storing thread instead. Settled outcomes never change, so
     what it does find stays true. None for a database only one connection can see.
+
+    A lookup that fails finds nothing: the screen only saves work, and the storing
+    thread meets the same database at once, and fails the sync if it is really gone.
     """
     if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return None
 
     def screen(digests: Sequence[str]) -> Mapping[str, Settled]:
-        with read_only(engine) as conn:
-            return received_repo.settled_digests(conn, account_id, digests)
+        try:
+            with read_only(engine) as conn:
+                return received_repo.settled_digests(conn, account_id, digests)
+        except SQLAlchemyError as exc:
+            log.debug("replay screen skipped for a page: %s", exc)
+            return {}
 
     return screen
 
