@@ -338,7 +338,7 @@ def checks(results: dict[str, Any], kinds: list[str], sizes: list[int]) -> list[
             alone = _get(results, kind, size, "channelport", "channel_only_events_per_s")
             if first and alone:
                 add(f"{kind} the channel alone vs first, N={size:,}", f"{alone / first:.1f}x ({alone:,.0f} events/s)",
-                    "reported: the most any repeat could gain", None)
+                    "reported: pull, map and acknowledge alone", None)
             dlt_rate = _get(results, kind, size, "dlt", "events_per_s")
             if first and dlt_rate:
                 ratio = first / dlt_rate

@@ -28,12 +28,17 @@ from tests.sync.conftest import exported, mismatches
 pytestmark = pytest.mark.usefixtures("connected")
 
 
-def test_a_request_again_is_recognised_by_content_without_reading_an_order(rt, market, monkeypatch):
+def _two_days_imported(rt, market):  # type: ignore[no-untyped-def]
+    """Two days of trading imported by a first sync: the account, its report, the export."""
     market.advance(timedelta(days=2))
     account = accounts_service.get_account(rt, "shop-one")
     first = sync_account(rt, account, trigger="manual")
     assert first.status == "succeeded" and first.total("applied") > 50
-    before = exported(rt, "shop-one")
+    return account, first, exported(rt, "shop-one")
+
+
+def test_a_request_again_is_recognised_by_content_without_reading_an_order(rt, market, monkeypatch):
+    account, first, before = _two_days_imported(rt, market)
 
     read: list[str] = []
     real_load = sync_module.orders_repo.load_orders
@@ -122,11 +127,7 @@ def test_a_replay_is_not_mapped_again_and_its_redelivery_adds_nothing(rt, market
     from channelport.connectors import event_api, event_api_mapping
     from tests.sync.test_redelivery import SwallowAcks
 
-    market.advance(timedelta(days=2))
-    account = accounts_service.get_account(rt, "shop-one")
-    first = sync_account(rt, account, trigger="manual")
-    assert first.status == "succeeded" and first.total("applied") > 50
-    before = exported(rt, "shop-one")
+    account, first, before = _two_days_imported(rt, market)
 
     validated: list[str] = []
     real_map_head, real_map_item = event_api_mapping._map_head, event_api_mapping.map_item
