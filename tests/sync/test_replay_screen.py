@@ -16,3 +16,20 @@ def test_a_failed_lookup_finds_nothing_and_the_page_is_mapped_as_before():
 
 def test_a_database_only_one_connection_can_see_gets_no_screen():
     assert screen_for(make_engine("sqlite://"), 1) is None
+
+
+def test_after_a_page_without_replays_only_every_eighth_page_is_asked_about(monkeypatch, tmp_path):
+    from channelport.connectors.base import Settled
+    from channelport.services import replays
+
+    answers = iter([{}, {"d": Settled("e", "status", "o")}, {"d": Settled("e", "status", "o")}, {}, {}, {}])
+    asked: list[int] = []
+    monkeypatch.setattr(replays.received_repo, "settled_digests",
+                        lambda conn, account_id, digests: asked.append(page) or next(answers))
+    screen = screen_for(make_engine(f"sqlite:///{tmp_path / 'screen.db'}"), 1)
+    assert screen is not None
+    pages = 1 + replays.SAMPLE_EVERY + 2 + 1 + replays.SAMPLE_EVERY + 1
+    for page in range(pages):
+        screen(["d"])
+    # 0 finds nothing, so 8 is next; 8 and 9 find, so 9 and 10 are asked; 10 finds nothing: then 18
+    assert asked == [0, 8, 9, 10, 18]

@@ -51,6 +51,9 @@ def content_digest(item: Received, raw_text: str | None = None) -> str | None:
     return content.content_digest(raw, raw_text if raw_text is not None else content.entry_text(raw), item.created_at)
 
 
+SAMPLE_EVERY = 8  # after a page with no replay, the screen asks again only every this many pages
+
+
 def screen_for(engine: Engine, account_id: int) -> Screen | None:
     """The lookup a queue connector runs on the channel thread before it maps a page.
 
@@ -58,22 +61,39 @@ def screen_for(engine: Engine, account_id: int) -> Screen | None:
     of an event stored in the transaction still open is not found here, and is found
     by `find_replays` on the storing thread instead. Settled outcomes never change, so
     what it does find stays true. None for a database only one connection can see.
-
-    A lookup that fails finds nothing: the screen only saves work, and the storing
-    thread meets the same database at once, and fails the sync if it is really gone.
     """
     if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
         return None
+    return _Screen(engine, account_id)
 
-    def screen(digests: Sequence[str]) -> Mapping[str, Settled]:
+
+class _Screen:
+    """Asks about every page while pages hold replays; otherwise about every eighth.
+
+    A first backfill finds nothing, and on PostgreSQL each question is a round trip
+    (2-3 % of the backfill); a request again finds a replay on every page. Where the
+    two mix (new events after the replayed ones), a page not asked about is mapped and
+    left to `find_replays`, as without a screen. A lookup that fails finds nothing: the
+    storing thread meets the same database at once, and fails the sync if it is gone.
+    """
+
+    def __init__(self, engine: Engine, account_id: int) -> None:
+        self.engine = engine
+        self.account_id = account_id
+        self.quiet_pages = 0  # pages since the last one with a replay, or since the start
+
+    def __call__(self, digests: Sequence[str]) -> Mapping[str, Settled]:
+        if self.quiet_pages % SAMPLE_EVERY:
+            self.quiet_pages += 1
+            return {}
         try:
-            with read_only(engine) as conn:
-                return received_repo.settled_digests(conn, account_id, digests)
+            with read_only(self.engine) as conn:
+                found = received_repo.settled_digests(conn, self.account_id, digests)
         except SQLAlchemyError as exc:
             log.debug("replay screen skipped for a page: %s", exc)
-            return {}
-
-    return screen
+            found = {}
+        self.quiet_pages = 0 if found else self.quiet_pages + 1
+        return found
 
 
 def find_replays(
