@@ -33,9 +33,11 @@ Modules: `wire` (type names, instants), `catalog` and `generator` (order data),
 `server` (HTTP), `cli` (`channelport marketplace`).
 """
 
-from channelport.simulator.faults import FAULT_NAMES, Faults
-from channelport.simulator.marketplace import Marketplace
-from channelport.simulator.server import SimServer, build_app, serve
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from channelport.simulator.wire import (
     ADDRESS,
     CANCEL_ACCEPTED,
@@ -45,6 +47,26 @@ from channelport.simulator.wire import (
     STATUS,
     ProtocolError,
 )
+
+if TYPE_CHECKING:
+    from channelport.simulator.faults import FAULT_NAMES, Faults
+    from channelport.simulator.marketplace import Marketplace
+    from channelport.simulator.server import SimServer, build_app, serve
+
+# Imported on first use: every `channelport` command registers `channelport marketplace`,
+# and the marketplace and its web server (uvicorn, Starlette) took 50 ms of each start.
+_LAZY = {"FAULT_NAMES": "faults", "Faults": "faults", "Marketplace": "marketplace",
+         "SimServer": "server", "build_app": "server", "serve": "server"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ADDRESS",
