@@ -33,3 +33,19 @@ def test_after_a_page_without_replays_only_every_eighth_page_is_asked_about(monk
         screen(["d"])
     # 0 finds nothing, so 8 is next; 8 and 9 find, so 9 and 10 are asked; 10 finds nothing: then 18
     assert asked == [0, 8, 9, 10, 18]
+
+
+def test_the_screen_never_waits_for_a_connection(monkeypatch, tmp_path):
+    """A worker syncing many accounts keeps every pooled connection busy: the page is mapped instead."""
+    from channelport.services import replays
+
+    asked: list[str] = []
+    monkeypatch.setattr(replays.received_repo, "settled_digests",
+                        lambda conn, account_id, digests: asked.append("asked") or {})
+    engine = make_engine(f"sqlite:///{tmp_path / 'busy.db'}", pool_size=1, max_overflow=0, pool_timeout=30)
+    screen = screen_for(engine, 1)
+    assert screen is not None
+    with engine.connect():  # the one pooled connection, held by a storing thread
+        assert screen(["d"]) == {} and asked == []
+    assert screen(["d"]) == {} and asked == ["asked"]
+    engine.dispose()

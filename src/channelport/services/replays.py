@@ -75,6 +75,10 @@ class _Screen:
     two mix (new events after the replayed ones), a page not asked about is mapped and
     left to `find_replays`, as without a screen. A lookup that fails finds nothing: the
     storing thread meets the same database at once, and fails the sync if it is gone.
+
+    It asks only while the engine's pool has a connection to spare: a worker syncing
+    many accounts at once must never wait for a connection (or open more than its
+    documented share) for work that only saves work.
     """
 
     def __init__(self, engine: Engine, account_id: int) -> None:
@@ -86,6 +90,8 @@ class _Screen:
         if self.quiet_pages % SAMPLE_EVERY:
             self.quiet_pages += 1
             return {}
+        if not self._spare_connection():
+            return {}
         try:
             with read_only(self.engine) as conn:
                 found = received_repo.settled_digests(conn, self.account_id, digests)
@@ -94,6 +100,12 @@ class _Screen:
             found = {}
         self.quiet_pages = 0 if found else self.quiet_pages + 1
         return found
+
+    def _spare_connection(self) -> bool:
+        """Fewer connections out than the pool keeps: taking one neither waits nor overflows."""
+        pool = self.engine.pool
+        checkedout, size = getattr(pool, "checkedout", None), getattr(pool, "size", None)
+        return checkedout is None or size is None or checkedout() < size()
 
 
 def find_replays(
