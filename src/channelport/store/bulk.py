@@ -12,13 +12,21 @@ schema has one source.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table
 
 from channelport.store.types import sqlite_instant, utc_instant
+
+
+CHUNK = 500  # values per IN list: well below every backend's parameter limit
+
+
+def chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
 
 
 class Bulk:
@@ -41,6 +49,19 @@ class Bulk:
     def fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Rows as the driver returns them: read columns with `store.types.read_instant` and `read_json`."""
         return self.conn.exec_driver_sql(sql, tuple(params)).fetchall()
+
+    def fetch_in(self, select: str, account_id: int, column: str, values: Iterable[Any]) -> list[Any]:
+        """The rows of `select` (its SELECT ... FROM part) of one account whose `column` is among `values`.
+
+        The values go in IN lists of `CHUNK`, sorted, so that equal sets ask equal statements.
+        """
+        rows: list[Any] = []
+        for chunk in chunks(sorted(set(values))):
+            rows.extend(self.fetch(
+                f"{select} WHERE account_id = {self._mark} AND {column} IN ({self.marks(len(chunk))})",
+                (account_id, *chunk),
+            ))
+        return rows
 
     @staticmethod
     def read_json(value: Any) -> Any:

@@ -19,11 +19,10 @@ from channelport.domain.events import Address, Buyer, OrderLine
 from channelport.domain.money import decimal_text
 from channelport.domain.order import CancellationState, LineState, OrderState
 from channelport.domain.shared import Shared, shared_shipping
-from channelport.store.bulk import Bulk
+from channelport.store.bulk import Bulk, chunks
 from channelport.store.tables import cancellation_requests, channel_accounts, order_history, order_items, orders
 from channelport.store.types import read_instant
 
-CHUNK = 500  # ids per IN list: well below every backend's parameter limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +39,7 @@ class HistoryRow:
 def load_orders(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, tuple[int, OrderState]]:
     """The stored orders among `order_ids`, with their primary keys."""
     bulk = Bulk(conn)
-    rows: list[Any] = []
-    for chunk in _chunks(sorted(set(order_ids))):
-        rows.extend(bulk.fetch(
-            f"SELECT {_ORDER_READ_SQL} FROM orders WHERE account_id = {bulk.mark} AND order_id IN ({bulk.marks(len(chunk))})",
-            (account_id, *chunk),
-        ))
-    return _assemble(bulk, rows)
+    return _assemble(bulk, bulk.fetch_in(f"SELECT {_ORDER_READ_SQL} FROM orders", account_id, "order_id", order_ids))
 
 
 def iter_orders(
@@ -103,7 +96,7 @@ def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState
 
 def _pks(conn: Connection, account_id: int, order_ids: Sequence[str]) -> dict[str, int]:
     pks: dict[str, int] = {}
-    for chunk in _chunks(order_ids):
+    for chunk in chunks(order_ids):
         query = select(orders.c.order_id, orders.c.id).where(orders.c.account_id == account_id,
                                                              orders.c.order_id.in_(chunk))
         pks.update((order_id, pk) for order_id, pk in conn.execute(query))
@@ -260,7 +253,7 @@ def _assemble(bulk: Bulk, rows: Sequence[Any]) -> dict[str, tuple[int, OrderStat
     instant = _Instants()
     lines: dict[int, list[LineState]] = defaultdict(list)
     cancels: dict[int, list[CancellationState]] = defaultdict(list)
-    for chunk in _chunks(pks):
+    for chunk in chunks(pks):
         for item in bulk.fetch(
             f"SELECT {_ITEM_READ_SQL} FROM order_items WHERE order_pk IN ({bulk.marks(len(chunk))}) "
             "ORDER BY order_pk, position",
@@ -409,7 +402,3 @@ def _insert_cancellations(conn: Connection, account_id: int, items: Sequence[tup
             ],
         )
 
-
-def _chunks(values: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]

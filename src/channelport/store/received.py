@@ -18,8 +18,7 @@ from sqlalchemy import Connection, bindparam, func, select, update
 from channelport.connectors.base import Settled
 from channelport.domain import codec
 from channelport.domain.events import DomainEvent
-from channelport.store.bulk import Bulk
-from channelport.store.orders import _chunks
+from channelport.store.bulk import Bulk, chunks
 from channelport.store.tables import channel_accounts, received_events
 
 
@@ -54,15 +53,7 @@ def recorded_outcomes(conn: Connection, account_id: int, event_ids: Iterable[str
     Driver SQL (`Bulk`): asked once per page with up to a thousand ids, SQLAlchemy's
     handling of each bound value of the IN list was a tenth of a replay's Python time.
     """
-    bulk = Bulk(conn)
-    found: dict[str, str] = {}
-    for chunk in _chunks(sorted(set(event_ids))):
-        found.update(bulk.fetch(
-            f"SELECT event_id, outcome FROM received_events WHERE account_id = {bulk.mark} "
-            f"AND event_id IN ({bulk.marks(len(chunk))})",
-            (account_id, *chunk),
-        ))
-    return found
+    return dict(Bulk(conn).fetch_in("SELECT event_id, outcome FROM received_events", account_id, "event_id", event_ids))
 
 
 def settled_digests(conn: Connection, account_id: int, digests: Iterable[str]) -> dict[str, Settled]:
@@ -72,22 +63,18 @@ def settled_digests(conn: Connection, account_id: int, digests: Iterable[str]) -
     without fresh statistics chose the outcome index and read every applied event of
     the account for each page.
     """
-    bulk = Bulk(conn)
     found: dict[str, Settled] = {}
-    for chunk in _chunks(sorted(set(digests))):
-        for digest, event_id, outcome, event_type, order_id in bulk.fetch(
-            f"SELECT digest, event_id, outcome, event_type, order_id FROM received_events "
-            f"WHERE account_id = {bulk.mark} AND digest IN ({bulk.marks(len(chunk))})",
-            (account_id, *chunk),
-        ):
-            if outcome in FINAL_APPLIED and event_type is not None and digest not in found:
-                found[digest] = Settled(event_id, event_type, order_id)
+    for digest, event_id, outcome, event_type, order_id in Bulk(conn).fetch_in(
+        "SELECT digest, event_id, outcome, event_type, order_id FROM received_events", account_id, "digest", digests
+    ):
+        if outcome in FINAL_APPLIED and event_type is not None and digest not in found:
+            found[digest] = Settled(event_id, event_type, order_id)
     return found
 
 
 def parked_events(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, list[DomainEvent]]:
     parked: dict[str, list[DomainEvent]] = defaultdict(list)
-    for chunk in _chunks(sorted(set(order_ids))):
+    for chunk in chunks(sorted(set(order_ids))):
         for row in conn.execute(
             select(received_events.c.order_id, received_events.c.normalized)
             .where(
