@@ -8,7 +8,7 @@ from alembic.migration import MigrationContext
 from channelport.services.installation import init_installation
 from channelport.settings import Settings
 from channelport.store import migrate
-from channelport.store.db import make_engine
+from channelport.store.db import WAL_CHECKPOINT_PAGES, make_engine
 from channelport.store.tables import metadata
 
 
@@ -34,3 +34,18 @@ def test_init_creates_a_key_file_readable_by_the_owner_only(home):
 def test_the_head_revision_constant_is_the_scripts_head():
     """`open_runtime` compares with the constant (no Alembic at start-up); it must follow the scripts."""
     assert migrate.HEAD_REVISION == migrate.head_revision()
+
+
+def test_sqlite_commits_are_on_disk_before_the_sync_acknowledges(tmp_path):
+    """FULL, not NORMAL: in WAL mode NORMAL syncs only at checkpoints, so a power cut could
+    roll back a commit whose events the channel was already told to forget."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'durable.db'}")
+    try:
+        with engine.connect() as conn:
+            journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+            synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
+            checkpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    finally:
+        engine.dispose()
+    assert (journal, synchronous) == ("wal", 2)  # 2 is FULL
+    assert checkpoint == WAL_CHECKPOINT_PAGES > 1000
