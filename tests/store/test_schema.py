@@ -49,3 +49,43 @@ def test_sqlite_commits_are_on_disk_before_the_sync_acknowledges(tmp_path):
         engine.dispose()
     assert (journal, synchronous) == ("wal", 2)  # 2 is FULL
     assert checkpoint == WAL_CHECKPOINT_PAGES > 1000
+
+
+def test_migration_0004_down_gives_each_replay_its_original_text_back(home, database_url):
+    """Before 0004 every row kept its own text; going back must not leave replay rows empty."""
+    from datetime import datetime, timezone
+
+    from alembic import command
+    from sqlalchemy import insert, select, text
+
+    from channelport.store.tables import channel_accounts, received_events
+
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            now = datetime.now(timezone.utc)
+            account_id = conn.execute(insert(channel_accounts).values(
+                name="shop", kind="event-api", url="http://127.0.0.1:9", seller_id="S-1", timezone="Europe/Berlin",
+                settings={}, credentials="-", active=True, locked=False, subscription_changed=False,
+                created_at=now, updated_at=now,
+            ).returning(channel_accounts.c.id)).scalar_one()
+            common = {"account_id": account_id, "wire_type": "Channel:Order.New", "received_at": now}
+            conn.execute(insert(received_events), [
+                {**common, "event_id": "ev-1", "outcome": "applied", "raw": '{"id":"ev-1","type":"Channel:Order.New"}',
+                 "repeat_of": None},
+                {**common, "event_id": "ev-9", "outcome": "duplicate", "raw": "", "repeat_of": "ev-1"},
+            ])
+        config = migrate.alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "0003")
+        with engine.connect() as conn:
+            raws = dict(conn.execute(text("SELECT event_id, raw FROM received_events")).all())
+        assert raws == {"ev-1": '{"id":"ev-1","type":"Channel:Order.New"}', "ev-9": '{"id":"ev-1","type":"Channel:Order.New"}'}
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert conn.execute(select(received_events.c.repeat_of)).scalars().all() == [None, None]
+    finally:
+        engine.dispose()

@@ -8,6 +8,7 @@ the same content still goes to the rules, which may apply it now.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +17,9 @@ from sqlalchemy import select
 from channelport.connectors.base import Received, Settled
 from channelport.domain.events import OrderSeen
 from channelport.services import accounts as accounts_service
+from channelport.connectors.content import entry_text
 from channelport.services import event_imports
+from channelport.services import runs as runs_service
 from channelport.services import sync as sync_module
 from channelport.services.replays import content_digest, find_replays
 from channelport.services.sync import sync_account
@@ -67,8 +70,29 @@ def test_a_request_again_is_recognised_by_content_without_reading_an_order(rt, m
         assert row.outcome == "duplicate"
         original_id = row.reason.removeprefix("the same event was received before as ")
         original = originals[original_id]
-        assert original.digest == row.digest and original.order_id == row.order_id
+        assert row.repeat_of == original_id and row.raw == "" and row.digest is None  # no second copy
+        assert original.digest is not None and original.order_id == row.order_id
         assert original.created_at == row.created_at and original.event_type == row.event_type
+
+
+def test_the_log_shows_a_replay_as_it_came_under_its_own_id(rt, market):
+    """A replay's row keeps no text; the log puts back what the channel sent, byte for byte."""
+    account, first, _before = _two_days_imported(rt, market)
+    event_imports.request_imports(rt, "shop-one", day=date(2026, 11, 1))
+    again = sync_account(rt, account, trigger="manual")
+    assert again.status == "succeeded" and again.total("duplicate") == again.events
+    shown = runs_service.list_events(rt, account="shop-one", limit=again.events + first.events)
+    by_id = {row.event_id: row for row in shown}
+    replays = [row for row in shown if row.sync_run_id == again.run_id]
+    assert len(replays) == again.events
+    for row in replays:
+        original = by_id[row.repeat_of]
+        entry, original_entry = json.loads(row.raw), json.loads(original.raw)
+        assert entry["id"] == row.event_id != original_entry["id"]
+        assert list(entry) == list(original_entry)  # the id where the channel put it
+        assert {**entry, "id": original_entry["id"]} == original_entry
+        assert row.raw == entry_text(entry)  # the text the log keeps for an entry as it came
+        assert runs_service.event_json(row)["raw"] == row.raw  # as `channelport events --json` and the API show it
 
 
 def _received(event_id: str, payload: dict, *, event: object = object()) -> Received:

@@ -38,6 +38,23 @@ def entry_text(value: Any) -> str:
         return compact_json(value)
 
 
+def replay_text(original_text: str, event_id: str) -> str:
+    """A replay's log text: the text of the event it repeats, under the replay's own queue id.
+
+    A replay's row keeps no text of its own (its digest matched, so its content is the
+    original's byte for byte); this is the text it would have kept. The id stays where
+    the entry had it, so the text is exactly `entry_text` of the entry as it came.
+    """
+    try:
+        entry = json.loads(original_text)
+    except ValueError:
+        return original_text
+    if type(entry) is not dict or "id" not in entry:
+        return original_text
+    entry["id"] = event_id
+    return entry_text(entry)
+
+
 def content_digest(raw: dict[str, Any], text: str, created_at: datetime) -> str:
     """The digest of an entry's content: type, `createdAt` and payload, not the queue id.
 

@@ -338,7 +338,7 @@ class _SyncRun:
             result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
             pks = self._write_orders(conn, stored, result, now)
             self._write_log(conn, items, seen, decided, result, now, digests, raw_texts)
-            self._write_replays(conn, batch.items, replays, digests, raw_texts, now)
+            self._write_replays(conn, batch.items, replays, now)
             self._write_history(conn, pks, result, now)
             if batch.state is not None:
                 _save_state(conn, account_id, batch.state, now)
@@ -431,13 +431,14 @@ class _SyncRun:
         conn: Connection,
         items: Sequence[Received],
         replays: dict[str, Settled],
-        digests: dict[str, str],
-        raw_texts: dict[str, str],
         now: datetime,
     ) -> None:
         """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied.
 
         Type and order are the settled event's: the content is the same, so its mapping is.
+        So is its text: the row names the event it repeats instead of keeping the text
+        and digest again. A request again from a date adds a narrow row per event rather
+        than a second copy of every payload, and the database writes a third less for it.
         """
         if not replays:
             return
@@ -458,9 +459,9 @@ class _SyncRun:
                 created_at=item.created_at,
                 outcome=duplicate,
                 reason=f"the same event was received before as {original.event_id}"[:1000],
-                raw=raw_texts[item.event_id],
+                raw="",  # the original's text under this id: `repeat_of` names it
                 normalized=None,
-                digest=digests[item.event_id],
+                repeat_of=original.event_id,
             )
         received_repo.insert_rows(conn, self.account.id, list(rows.values()), now=now, run_id=self.progress.run_id)
 

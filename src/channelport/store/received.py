@@ -11,10 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
+from channelport.connectors import content
 from channelport.connectors.base import Settled
 from channelport.domain import codec
 from channelport.domain.events import DomainEvent
@@ -34,6 +36,7 @@ class NewRow:
     raw: str
     normalized: dict[str, Any] | None
     digest: str | None = None
+    repeat_of: str | None = None  # a replay: the event it repeats, whose text it shares (raw "")
 
 
 FINAL_APPLIED = ("applied", "duplicate", "stale")  # outcomes whose effect (or its absence) is settled for good
@@ -96,12 +99,13 @@ def insert_rows(conn: Connection, account_id: int, rows: Sequence[NewRow], *, no
         received_events,
         (
             "account_id", "event_id", "wire_type", "event_type", "order_id", "created_at", "received_at",
-            "outcome", "reason", "raw", "normalized", "sync_run_id", "digest",
+            "outcome", "reason", "raw", "normalized", "sync_run_id", "digest", "repeat_of",
         ),
         [
             (
                 account_id, row.event_id, row.wire_type, row.event_type, row.order_id, instant(row.created_at),
                 received_at, row.outcome, row.reason, row.raw, bulk.json(row.normalized), run_id, row.digest,
+                row.repeat_of,
             )
             for row in rows
         ],
@@ -126,9 +130,19 @@ def list_events(
     limit: int = 100,
     offset: int = 0,
 ) -> list[Any]:
+    """The log, newest first; a replay shows its full entry, as it came, under its own id."""
+    original = received_events.alias("original")
     query = (
-        select(received_events, channel_accounts.c.name.label("account"))
+        select(received_events, channel_accounts.c.name.label("account"), original.c.raw.label("original_raw"))
         .join(channel_accounts, channel_accounts.c.id == received_events.c.account_id)
+        .outerjoin(
+            original,
+            and_(
+                received_events.c.repeat_of.is_not(None),
+                original.c.account_id == received_events.c.account_id,
+                original.c.event_id == received_events.c.repeat_of,
+            ),
+        )
         .order_by(received_events.c.id.desc())
         .limit(limit)
         .offset(offset)
@@ -137,7 +151,15 @@ def list_events(
         query = query.where(received_events.c.account_id == account_id)
     if outcome:
         query = query.where(received_events.c.outcome == outcome)
-    return list(conn.execute(query))
+    return [_with_text(row) for row in conn.execute(query)]
+
+
+def _with_text(row: Any) -> Any:
+    if row.repeat_of is None or row.raw or row.original_raw is None:
+        return row
+    fields = dict(row._mapping)
+    fields["raw"] = content.replay_text(fields.pop("original_raw"), row.event_id)
+    return SimpleNamespace(**fields)
 
 
 def outcome_counts(conn: Connection, *, account_id: int | None = None) -> dict[str, int]:

@@ -200,6 +200,10 @@ received_events = Table(
     Column("normalized", JSON),  # kept while parked, so the event can be applied later
     Column("sync_run_id", Integer),
     Column("digest", String(64)),  # of type, createdAt and payload: a replay under a new id has the same
+    # A replay recognised by its digest (services/replays.py) names the settled event it
+    # repeats here, and keeps `raw` empty and no digest: its text is that event's under
+    # its own id (`store.received.list_events` puts it back together).
+    Column("repeat_of", String(200)),
     UniqueConstraint("account_id", "event_id", name="uq_received_events_account_event"),
     Index("ix_received_events_account_outcome", "account_id", "outcome"),
     Index("ix_received_events_account_order", "account_id", "order_id"),
