@@ -171,6 +171,13 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
         raise RuntimeError(f"channel_drain.py exited {drained.returncode}{tail(work / 'drain.log')}")
     drain = drained.json()
     log(f"    {drain['events']:,} events in {drained.seconds:.1f}s = {drain['events'] / drained.seconds:,.0f} events/s")
+    log("  the channel with a client that does nothing (pull, decode, acknowledge; no Channelport) ...")
+    bare_run = measure([PYTHON, str(BENCH / "bare_drain.py"), "--url", sim.url, "--token", TOKEN,
+                        "--created-after", feed.start_text], stderr_to=work / "bare.log")
+    if not bare_run.ok:
+        raise RuntimeError(f"bare_drain.py exited {bare_run.returncode}{tail(work / 'bare.log')}")
+    bare = bare_run.json()
+    log(f"    {bare['events']:,} events in {bare_run.seconds:.1f}s = {bare['events'] / bare_run.seconds:,.0f} events/s")
 
     result: dict[str, Any] = {
         "first_events_per_s": round(first_report["events"] / first.seconds, 1),
@@ -189,6 +196,8 @@ def _channelport(kind: str, feed: Feed, sim: Simulator, work: Path, databases: l
         "repeat_events": repeat_report["events"],
         "channel_only_events_per_s": round(drain["events"] / drained.seconds, 1),
         "channel_only_seconds": round(drained.seconds, 3),
+        "bare_client_events_per_s": round(bare["events"] / bare_run.seconds, 1),
+        "bare_client_seconds": round(bare_run.seconds, 3),
         "first_outcomes": _totals(first_report),
         "repeat_outcomes": _totals(repeat_report),
     }
@@ -339,6 +348,10 @@ def checks(results: dict[str, Any], kinds: list[str], sizes: list[int]) -> list[
             if first and alone:
                 add(f"{kind} the channel alone vs first, N={size:,}", f"{alone / first:.1f}x ({alone:,.0f} events/s)",
                     "reported: pull, map and acknowledge alone", None)
+            bare = _get(results, kind, size, "channelport", "bare_client_events_per_s")
+            if first and bare:
+                add(f"{kind} a bare client vs first, N={size:,}", f"{bare / first:.1f}x ({bare:,.0f} events/s)",
+                    "reported: pull and acknowledge, no Channelport: the channel's own speed", None)
             dlt_rate = _get(results, kind, size, "dlt", "events_per_s")
             if first and dlt_rate:
                 ratio = first / dlt_rate
@@ -369,10 +382,10 @@ def print_report(results: dict[str, Any], kinds: list[str], sizes: list[int]) ->
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=176)
+    console = Console(width=192)
     table = Table(title="Channelport backfill benchmark (events/s: higher is better; wall time of each process)")
     for column in ("DB", "orders", "events", "CP first ev/s", "CP orders/s", "CP repeat ev/s", "repeat x",
-                   "channel alone ev/s", "CP peak RSS MB", "us/event", "dlt ev/s", "dlt RSS MB", "floor ev/s", "floor/CP", "CP/dlt"):
+                   "channel alone ev/s", "bare client ev/s", "CP peak RSS MB", "us/event", "dlt ev/s", "dlt RSS MB", "floor ev/s", "floor/CP", "CP/dlt"):
         table.add_column(column, justify="right" if column != "DB" else "left", min_width=10 if column == "DB" else None)
     for kind in kinds:
         for size in sizes:
@@ -384,7 +397,7 @@ def print_report(results: dict[str, Any], kinds: list[str], sizes: list[int]) ->
                                                    dl.get("events_per_s"), fl.get("events_per_s"))
             table.add_row(
                 kind, f"{size:,}", f"{case.get('events', 0):,}", _n(first), _n(cp.get("first_orders_per_s")), _n(repeat),
-                _x(repeat, first), _n(cp.get("channel_only_events_per_s")), _n(cp.get("peak_rss_mb")), _n(1e6 / first if first else None),
+                _x(repeat, first), _n(cp.get("channel_only_events_per_s")), _n(cp.get("bare_client_events_per_s")), _n(cp.get("peak_rss_mb")), _n(1e6 / first if first else None),
                 _n(dlt_rate) if dl else "-", _n(dl.get("peak_rss_mb")) if dl else "-", _n(floor_rate),
                 _x(floor_rate, first), _x(first, dlt_rate),
             )
