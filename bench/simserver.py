@@ -16,6 +16,7 @@ and serves until stdin closes or it gets SIGTERM.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import signal
 import sys
@@ -56,6 +57,12 @@ def main() -> int:
         print("--start + --days + --settle-days must not be in the future", file=sys.stderr)
         return 2
     generate_s = time.perf_counter() - began
+    # The week's orders, events and queue entries live until the process ends: out of the
+    # cyclic collector's sight, so that its passes no longer walk them all again. Those
+    # passes made a request again from a date (re-queueing every event: 349,000 queue
+    # entries at N = 100,000) take 2.9-3.2 s instead of 0.9-1.1 s, inside every sync's
+    # wall time.
+    gc.freeze()
     mix = Counter(entry["type"] for entry in market.event_log(seller_id))
     plans = Counter(market.order_plans(seller_id).values())
 
