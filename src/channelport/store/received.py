@@ -21,7 +21,7 @@ from channelport.connectors.base import Settled
 from channelport.domain import codec
 from channelport.domain.events import DomainEvent
 from channelport.store.bulk import Bulk, chunks
-from channelport.store.tables import channel_accounts, received_events
+from channelport.store.tables import PARKED, channel_accounts, received_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +76,18 @@ def settled_digests(conn: Connection, account_id: int, digests: Iterable[str]) -
 
 
 def parked_events(conn: Connection, account_id: int, order_ids: Iterable[str]) -> dict[str, list[DomainEvent]]:
+    """The parked events of these orders, oldest first.
+
+    The condition on `outcome` is the literal of the partial index `PARKED` (tables.py):
+    only with the same literal can SQLite (and a PostgreSQL plan) use that index.
+    """
     parked: dict[str, list[DomainEvent]] = defaultdict(list)
     for chunk in chunks(sorted(set(order_ids))):
         for row in conn.execute(
             select(received_events.c.order_id, received_events.c.normalized)
             .where(
                 received_events.c.account_id == account_id,
-                received_events.c.outcome == "parked",
+                PARKED,
                 received_events.c.order_id.in_(chunk),
             )
             .order_by(received_events.c.created_at, received_events.c.id)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from channelport.store.types import UTCDateTime
@@ -183,6 +184,8 @@ sync_runs = Table(
     Index("ix_sync_runs_account_started", "account_id", "started_at"),
 )
 
+PARKED = text("outcome = 'parked'")  # the partial index's condition, and its lookup's
+
 received_events = Table(
     "received_events",
     metadata,
@@ -206,7 +209,10 @@ received_events = Table(
     Column("repeat_of", String(200)),
     UniqueConstraint("account_id", "event_id", name="uq_received_events_account_event"),
     Index("ix_received_events_account_outcome", "account_id", "outcome"),
-    Index("ix_received_events_account_order", "account_id", "order_id"),
+    # Only parked events are looked up by order (store.received.parked_events). An index of
+    # every row by order took each event a write at a random place in it: with a page's
+    # thousand rows, most of a commit's pages (bench/README.md, session 7).
+    Index("ix_received_events_parked_order", "account_id", "order_id", sqlite_where=PARKED, postgresql_where=PARKED),
     Index("ix_received_events_account_digest", "account_id", "digest"),
 )
 
