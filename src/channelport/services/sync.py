@@ -438,7 +438,7 @@ class _SyncRun:
         Type and order are the settled event's: the content is the same, so its mapping is.
         So is its text: the row names the event it repeats instead of keeping the text
         and digest again. A request again from a date adds a narrow row per event rather
-        than a second copy of every payload, and the database writes a third less for it.
+        than a second copy of every payload (bench/README.md, session 7).
         """
         if not replays:
             return

@@ -160,6 +160,11 @@ def list_events(
 
 
 def _with_text(row: Any) -> Any:
+    """A replay's row with its entry text put back: the original's, under the replay's id.
+
+    A row whose original cannot be found (only if the log was edited by hand) keeps its
+    empty text rather than failing the whole list.
+    """
     if row.repeat_of is None or row.raw or row.original_raw is None:
         return row
     fields = dict(row._mapping)
