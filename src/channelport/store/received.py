@@ -142,11 +142,7 @@ def list_events(
         .join(channel_accounts, channel_accounts.c.id == received_events.c.account_id)
         .outerjoin(
             original,
-            and_(
-                received_events.c.repeat_of.is_not(None),
-                original.c.account_id == received_events.c.account_id,
-                original.c.event_id == received_events.c.repeat_of,
-            ),
+            and_(original.c.account_id == received_events.c.account_id, original.c.event_id == received_events.c.repeat_of),
         )
         .order_by(received_events.c.id.desc())
         .limit(limit)
