@@ -24,7 +24,6 @@ from channelport.store.tables import cancellation_requests, channel_accounts, or
 from channelport.store.types import read_instant
 
 
-
 @dataclass(frozen=True, slots=True)
 class HistoryRow:
     order_id: str
@@ -401,4 +400,3 @@ def _insert_cancellations(conn: Connection, account_id: int, items: Sequence[tup
                 for pk, c in items
             ],
         )
-
