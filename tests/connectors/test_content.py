@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import datetime, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from channelport.connectors.content import compact_json, entry_text, replay_text
+from channelport.connectors import event_api_mapping
+from channelport.connectors.content import compact_json, content_digest, entry_text, instant_key, replay_text
 
 # What the protocol sends: no floats (money and quantities are decimal strings).
 JSON = st.recursive(
@@ -46,3 +50,44 @@ def test_a_replays_text_is_its_originals_under_its_own_id(fields: dict, at: int,
 def test_a_text_that_is_no_entry_is_shown_as_it_is() -> None:
     assert replay_text("not json", "ev-2") == "not json"
     assert replay_text("[1,2]", "ev-2") == "[1,2]"
+
+
+WIRE_DIGITS = st.integers(min_value=0, max_value=99).map(lambda n: f"{n:02d}")
+
+
+@given(
+    st.integers(min_value=0, max_value=9999), WIRE_DIGITS, WIRE_DIGITS, WIRE_DIGITS, WIRE_DIGITS, WIRE_DIGITS,
+    st.integers(min_value=0, max_value=999),
+)
+def test_the_wire_form_of_an_instant_reads_as_the_validator_reads_it(
+    year: int, month: str, day: str, hour: str, minute: str, second: str, millis: int
+) -> None:
+    """The fast reading of `createdAt` accepts and refuses what the validator does, to the same instant and key."""
+    text = f"{year:04d}-{month}-{day}T{hour}:{minute}:{second}.{millis:03d}Z"
+    fast, key = event_api_mapping._created_at(text)
+    try:
+        expected = event_api_mapping._INSTANT_VALIDATOR.validate_python(text)
+    except ValidationError:
+        expected = None
+    assert fast == expected
+    if fast is not None:
+        assert fast.tzinfo is expected.tzinfo
+        assert key is None or key == instant_key(expected)
+
+
+def test_the_wire_form_gives_its_key_without_formatting() -> None:
+    at, key = event_api_mapping._created_at("2026-10-23T05:34:31.899Z")
+    assert (at, key) == (datetime(2026, 10, 23, 5, 34, 31, 899000, tzinfo=timezone.utc), "20261023053431899000")
+    assert at.tzinfo is timezone.utc
+    assert event_api_mapping._created_at("2026-10-23T07:34:31.899+02:00") == (at, None)  # the validator's
+    assert event_api_mapping._created_at("2026-02-30T05:34:31.899Z") == (None, None)
+
+
+@given(st.dictionaries(st.text(), JSON, max_size=4), st.text(min_size=1), st.datetimes(timezones=st.timezones()))
+def test_a_digest_is_the_same_with_or_without_the_instant_handed_over(fields: dict, event_id: str, at: datetime) -> None:
+    entry = {"id": event_id, **{k: v for k, v in fields.items() if k != "id"}}
+    text = entry_text(entry)
+    digest = content_digest(entry, text, at)
+    assert digest == content_digest(entry, text, at, instant_key(at))
+    without_id = entry_text({k: v for k, v in entry.items() if k != "id"})
+    assert digest == instant_key(at) + hashlib.blake2b(without_id.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()

@@ -55,24 +55,34 @@ def replay_text(original_text: str, event_id: str) -> str:
     return entry_text(entry)
 
 
-def content_digest(raw: dict[str, Any], text: str, created_at: datetime) -> str:
+def content_digest(raw: dict[str, Any], text: str, created_at: datetime, instant: str | None = None) -> str:
     """The digest of an entry's content: type, `createdAt` and payload, not the queue id.
 
     `text` is `entry_text(raw)`. When it starts with the id (as every channel seen so far
     sends it), the content is the rest of that text and is not serialised again.
+    `instant` is `instant_key(created_at)` where the caller has it already.
     """
-    body = _without_leading_id(raw, text)
-    if body is None:
-        body = entry_text({key: value for key, value in raw.items() if key != "id"})
-    digest = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    hasher = hashlib.blake2b(digest_size=16)
+    prefix = _leading_id(raw, text)
+    if prefix is None:
+        hasher.update(entry_text({key: value for key, value in raw.items() if key != "id"}).encode("utf-8", "surrogatepass"))
+    else:  # "{" and the rest of the text: the same bytes as that text without its id, without a copy
+        encoded = text.encode("utf-8", "surrogatepass")
+        hasher.update(b"{")
+        hasher.update(memoryview(encoded)[len(prefix.encode("utf-8", "surrogatepass")):])
     # Led by the instant (part of the content anyway): a page's events are close in time,
     # so their index entries are neighbours, written and looked up together.
+    return (instant or instant_key(created_at)) + hasher.hexdigest()
+
+
+def instant_key(created_at: datetime) -> str:
+    """The instant in UTC as 20 digits (to the microsecond), sorting as the instants do."""
     at = created_at.astimezone(timezone.utc)
-    fields = (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond, digest)
-    return "%04d%02d%02d%02d%02d%02d%06d%s" % fields
+    return "%04d%02d%02d%02d%02d%02d%06d" % (at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond)
 
 
-def _without_leading_id(raw: dict[str, Any], text: str) -> str | None:
+def _leading_id(raw: dict[str, Any], text: str) -> str | None:
+    """The text's `{"id":...,` prefix, when the entry's text starts with its id and more follows."""
     event_id = raw.get("id")
     if type(event_id) is not str:
         return None
@@ -80,7 +90,7 @@ def _without_leading_id(raw: dict[str, Any], text: str) -> str | None:
         prefix = '{"id":"' + event_id + '",'
     else:
         prefix = '{"id":' + json.dumps(event_id, ensure_ascii=False) + ","
-    return "{" + text[len(prefix):] if text.startswith(prefix) else None
+    return prefix if text.startswith(prefix) else None
 
 
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.:-]+")

@@ -26,9 +26,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError
 from pydantic.alias_generators import to_camel
@@ -627,9 +628,8 @@ def map_page(
     return tuple(received), tuple(ack_ids)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Head:
-    """What an entry is, before its payload is validated."""
+class _Head(NamedTuple):
+    """What an entry is, before its payload is validated (a tuple: made for every entry of every page)."""
 
     event_id: str
     wire_type: str
@@ -649,14 +649,39 @@ def _head(item: Any, check_nul: bool) -> _Head | None:
     event_id, wire_type = item.get("id"), item.get("type")
     if type(event_id) is not str or not event_id or type(wire_type) is not str or wire_type not in _PAYLOADS:
         return None
-    try:
-        created_at = _INSTANT_VALIDATOR.validate_python(item.get("createdAt"))
-    except ValidationError:
+    created_at, instant = _created_at(item.get("createdAt"))
+    if created_at is None:
         return None
     if check_nul and _has_nul(item):
         return None
     text = entry_text(item)
-    return _Head(event_id, wire_type, created_at, text, content_digest(item, text, created_at))
+    return _Head(event_id, wire_type, created_at, text, content_digest(item, text, created_at, instant))
+
+
+_WIRE_MILLIS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+"""The protocol's own form of an instant, to the millisecond in UTC, as channels send it."""
+
+
+def _created_at(value: Any) -> tuple[datetime | None, str | None]:
+    """`createdAt` as an instant, and its `instant_key` when the text gives it for free.
+
+    The protocol's own form is read by the standard library, five times faster than the
+    validator for what every entry of every page carries, and to the same instant (a
+    hypothesis test holds the two together); anything else, and a text of that form that
+    is no real instant, is the validator's to accept or refuse.
+    """
+    if type(value) is str and _WIRE_MILLIS.fullmatch(value):
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            key = value[0:4] + value[5:7] + value[8:10] + value[11:13] + value[14:16] + value[17:19] + value[20:23] + "000"
+            return at, key
+    try:
+        return _INSTANT_VALIDATOR.validate_python(value), None
+    except ValidationError:
+        return None, None
 
 
 def _map_head(item: dict[str, Any], head: _Head) -> Received:

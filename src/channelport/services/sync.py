@@ -444,11 +444,12 @@ class _SyncRun:
             return
         rows: dict[str, received_repo.NewRow] = {}
         duplicate = str(Outcome.DUPLICATE)
+        per_type: Counter[str] = Counter()
         for item in items:
             original = replays.get(item.event_id)
             if original is None:
                 continue
-            self.progress.count(original.event_type, duplicate)
+            per_type[original.event_type] += 1
             if item.event_id in rows:  # the same id twice in one page: one row
                 continue
             rows[item.event_id] = received_repo.NewRow(
@@ -463,6 +464,8 @@ class _SyncRun:
                 normalized=None,
                 repeat_of=original.event_id,
             )
+        for event_type, count in per_type.items():
+            self.progress.count(event_type, duplicate, count)
         received_repo.insert_rows(conn, self.account.id, list(rows.values()), now=now, run_id=self.progress.run_id)
 
     def _write_history(self, conn: Connection, pks: dict[str, int], result: InboxResult, now: datetime) -> None:
