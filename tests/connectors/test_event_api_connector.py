@@ -249,8 +249,36 @@ def test_create_refuses_a_url_that_is_not_http(url: str) -> None:
         EventApiKind.create(AccountConfig(url=url, seller_id="S-1001", token="t"))
 
 
-def test_close_closes_the_http_client() -> None:
-    conn = EventApiConnector(CONFIG, transport=ScriptedChannel([EMPTY_PAGE]).transport)
+def test_close_closes_the_http_transport() -> None:
+    closed: list[bool] = []
+
+    class Recording(httpx.MockTransport):
+        def close(self) -> None:
+            closed.append(True)
+
+    conn = EventApiConnector(CONFIG, transport=Recording(lambda request: httpx.Response(200, json={"eventList": []})))
     conn.close()
-    with pytest.raises(Exception):  # noqa: B017,PT011 - httpx refuses a closed client; the type is httpx's
-        conn._client._http.get("/")
+    assert closed == [True]
+    with pytest.raises(RuntimeError, match="closed"):
+        conn.pull(10)
+
+
+@pytest.mark.parametrize("base", ["https://channel.example/api", "https://channel.example/api/"])
+def test_requests_go_under_the_base_urls_path_with_the_token(base: str) -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"eventList": []})
+
+    config = AccountConfig(url=base, seller_id="S-1001", token="secret-token")
+    with EventApiConnector(config, transport=httpx.MockTransport(answer)) as conn:
+        conn.pull(250)
+        conn.pull(5000)
+    assert [str(request.url) for request in seen] == [
+        "https://channel.example/api/v2/seller/event?limit=250",
+        "https://channel.example/api/v2/seller/event?limit=1000",
+    ]
+    assert seen[0].headers["authorization"] == "Bearer secret-token"
+    assert seen[0].headers["accept"] == "application/json"
+    assert seen[0].headers["user-agent"].startswith("channelport/")
