@@ -92,7 +92,8 @@ def test_every_line_of_a_real_sync_carries_its_account_and_run_id(capture, conne
         assert reports[line["account"]].run_id == line["run_id"], line
     failed = [line for line in lines if line["level"] == "ERROR"]
     assert failed and all(line["account"] == "shop-bad" for line in failed)
-    assert {line["account"] for line in lines if line["logger"] == "httpx"} == set(reports)
+    requests = [line for line in lines if line["message"].startswith("HTTP Request: ")]
+    assert {line["account"] for line in requests} == set(reports)
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])

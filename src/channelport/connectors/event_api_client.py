@@ -18,6 +18,7 @@ become `ChannelUnavailable`.
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import time
@@ -33,6 +34,7 @@ from channelport.connectors.event_api_mapping import error_messages
 from channelport.errors import ChannelUnavailable, ConnectorError, CredentialsRejected, ProtocolError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)  # one DEBUG line per request, as httpx's Client wrote
 
 # 500, 502, 503, 504 are the page's; 408 is a timeout too. Other 5xx (a proxy's 520-524,
 # 507) are treated alike, except 501 and 505, which say the request can never work.
@@ -256,6 +258,8 @@ class EventApiClient:
         request = httpx.Request(method, self._url(path), params=params, headers=self._headers, json=json,
                                 extensions=self._timeouts)
         response = self._transport.handle_request(request)
+        log.debug('HTTP Request: %s %s "%s %d %s"', method, request.url, response.http_version, response.status_code,
+                  response.reason_phrase)
         try:
             chunks = []
             for chunk in response.iter_bytes():
