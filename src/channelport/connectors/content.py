@@ -65,7 +65,8 @@ def content_digest(raw: dict[str, Any], text: str, created_at: datetime, instant
     hasher = hashlib.blake2b(digest_size=16)
     prefix = _leading_id(raw, text)
     if prefix is None:
-        hasher.update(entry_text({key: value for key, value in raw.items() if key != "id"}).encode("utf-8", "surrogatepass"))
+        without_id = entry_text({key: value for key, value in raw.items() if key != "id"})
+        hasher.update(without_id.encode("utf-8", "surrogatepass"))
     else:  # "{" and the rest of the text: the same bytes as that text without its id, without a copy
         encoded = text.encode("utf-8", "surrogatepass")
         hasher.update(b"{")

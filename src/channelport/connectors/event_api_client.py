@@ -182,7 +182,8 @@ class EventApiClient:
             "Accept-Encoding": "gzip, deflate",
             "User-Agent": f"channelport/{_version}",
         }
-        self._timeouts = {"timeout": httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout).as_dict()}
+        timeout = httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout)
+        self._timeouts = {"timeout": timeout.as_dict()}
         self._urls: dict[str, httpx.URL] = {}
         self._closed = False
 
@@ -274,7 +275,8 @@ class EventApiClient:
         """`path` under the base URL, as httpx's `base_url` joins them (made once per path)."""
         url = self._urls.get(path)
         if url is None:
-            url = self._urls[path] = self.base_url.copy_with(raw_path=self.base_url.raw_path + path.lstrip("/").encode("ascii"))
+            raw_path = self.base_url.raw_path + path.lstrip("/").encode("ascii")
+            url = self._urls[path] = self.base_url.copy_with(raw_path=raw_path)
         return url
 
 

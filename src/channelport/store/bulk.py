@@ -77,8 +77,8 @@ class Bulk:
         """A JSON column's value; None stays SQL NULL, as SQLAlchemy's JSON type keeps it.
 
         pydantic-core's serialiser writes these values (the log's normalized events, the
-        orders' addresses, the history) three times faster than `json.dumps`: a tenth of
-        a page's time was spent here. It writes compact UTF-8 where `json.dumps` wrote
+        orders' addresses, the history) three times faster than `json.dumps`, which had
+        4.6 % of a first backfill's interpreter time. It writes compact UTF-8 where `json.dumps` wrote
         spaces and \\u escapes; both read back as the same value. A value it cannot write
         (a lone surrogate) gets the standard library's text.
         """
