@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from channelport.connectors import event_api_mapping
-from channelport.connectors.content import compact_json, content_digest, entry_text, instant_key, replay_text
+from channelport.connectors.content import (
+    compact_json,
+    content_digest,
+    entry_text,
+    instant_key,
+    may_hold_lone_surrogate,
+    replay_text,
+    without_lone_surrogates,
+)
+from channelport.connectors.polling import loads
 
 # What the protocol sends: no floats (money and quantities are decimal strings).
 JSON = st.recursive(
@@ -91,3 +100,15 @@ def test_a_digest_is_the_same_with_or_without_the_instant_handed_over(fields: di
     assert digest == content_digest(entry, text, at, instant_key(at))
     without_id = entry_text({k: v for k, v in entry.items() if k != "id"})
     assert digest == instant_key(at) + hashlib.blake2b(without_id.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+@given(st.recursive(st.none() | st.integers() | st.text(),  # st.text() draws lone surrogates too
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)))
+def test_a_decoded_body_holds_no_lone_surrogate_and_nothing_else_changes(value: object) -> None:
+    body = json.dumps({"eventList": [value]}).encode("ascii")  # escapes every non-ASCII character
+    decoded = loads(body)["eventList"][0]
+    assert entry_text(decoded).encode("utf-8")  # storable: a lone surrogate would raise here
+    assert decoded == without_lone_surrogates(value)
+    if entry_text(value).isascii() or not may_hold_lone_surrogate(body):
+        assert decoded == value
+    assert event_api_mapping.decode_page(body) == [decoded]

@@ -180,3 +180,25 @@ def test_nul_characters_are_rejected_and_never_block_the_queue(rt, market):
                                "buyer": {"email": "a\u0000@example.org", "vatId": None}}, None),
     ])
     assert len(rows) == 3
+
+
+@pytest.mark.usefixtures("connected")
+def test_lone_surrogate_escapes_are_kept_as_replacement_characters_and_never_block(rt, market):
+    """`"\\ud800"` is valid JSON but no UTF-8 text can hold what it decodes to: before, such an
+    entry's log row could not be written, and every sync of the account failed on it."""
+    market.advance(timedelta(hours=12))
+    assert {r.status for r in sync_all(rt).values()} == {"succeeded"}  # subscribed, caught up
+    order = PAYLOADS["Channel:Order.New"]
+    rows = deliver_and_sync(rt, market, [
+        ("Channel:Order.New", {**order, "orderId": "FUZZ-lone-\ud800"}, None),
+        ("Channel:Order.New\udfff", {**order, "orderId": "FUZZ-lone-type"}, None),
+        ("Channel:Order.New", {**order, "orderId": "FUZZ-lone-mail",
+                               "buyer": {"email": "a\udc80@example.org", "vatId": None}}, None),
+    ])
+    assert len(rows) == 3
+    for row in rows.values():
+        assert "\ufffd" in row.raw and json.loads(row.raw)["id"] == row.event_id
+    outcomes = {json.loads(row.raw)["event"]["orderId"]: row.outcome for row in rows.values()}
+    assert outcomes == {"FUZZ-lone-\ufffd": "applied", "FUZZ-lone-type": "unknown", "FUZZ-lone-mail": "applied"}
+    mails = {o["orderId"]: o["buyer"]["email"] for o in export_orders(rt, accounts=[ACCOUNT])}
+    assert mails["FUZZ-lone-mail"] == "a\ufffd@example.org"

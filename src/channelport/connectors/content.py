@@ -25,6 +25,33 @@ from typing import Any
 from pydantic_core import PydanticSerializationError, to_json
 
 
+def without_lone_surrogates(value: Any) -> Any:
+    """A decoded JSON value with every lone surrogate (U+D800-U+DFFF) replaced by U+FFFD.
+
+    JSON may escape one (`"\\ud800"`), and the standard library decodes it into a str
+    that no UTF-8 text can hold: no database column takes it, so one such entry would
+    fail every sync of its account. Replaced at decoding, as undecodable bytes are, the
+    entry is kept, shown and decided like any other. Valid pairs are one character by
+    then and stay as they are.
+    """
+    if type(value) is str:
+        return value if value.isascii() or not _LONE_SURROGATE.search(value) else _LONE_SURROGATE.sub("\ufffd", value)
+    if type(value) is dict:
+        return {without_lone_surrogates(key): without_lone_surrogates(item) for key, item in value.items()}
+    if type(value) is list:
+        return [without_lone_surrogates(item) for item in value]
+    return value
+
+
+def may_hold_lone_surrogate(body: bytes) -> bool:
+    """Whether a JSON body has a surrogate escape at all (most never do: nothing to walk)."""
+    return _SURROGATE_ESCAPE.search(body) is not None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def compact_json(value: Any) -> str:
     """JSON without spaces, non-ASCII kept; any other value as its `str`."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)

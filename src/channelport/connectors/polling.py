@@ -55,6 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channelport import __version__ as _version
 from channelport.connectors.base import AccountConfig, Batch, EventImport, Received
+from channelport.connectors.content import may_hold_lone_surrogate, without_lone_surrogates
 from channelport.connectors.event_api_client import (
     backoff_wait,
     NEVER_RETRIED_5XX,
@@ -851,11 +852,12 @@ def loads(body: bytes) -> Any:
         preview = " ".join(body[:80].decode("utf-8", errors="replace").split())
         raise ProtocolError(f"the answer is not JSON (it starts with {preview!r}); is the URL the API's?")
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except UnicodeDecodeError:
-        return json.loads(body.decode("utf-8", errors="replace"))
+        value = json.loads(body.decode("utf-8", errors="replace"))
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+    return without_lone_surrogates(value) if may_hold_lone_surrogate(body) else value
 
 
 def json_or_none(body: bytes) -> Any:

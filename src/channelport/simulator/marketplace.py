@@ -370,7 +370,9 @@ class Marketplace:
             entries = ",".join(
                 f'{{"id":{json.dumps(entry_id, ensure_ascii=False)}{event.wire(seller_id)}' for entry_id, event in page
             )
-        return f'{{"eventList":[{entries}]}}'.encode("utf-8")
+        # A lone surrogate (an injected hostile event's) cannot be UTF-8: it goes out as its
+        # JSON escape, which is what a channel sending one would write.
+        return f'{{"eventList":[{entries}]}}'.encode("utf-8", "backslashreplace")
 
     def _take(self, seller_id: str, limit: int, types: Iterable[str] | None) -> list[tuple[str, StoredEvent]]:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= validate.MAX_LIMIT:

@@ -43,7 +43,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
     return Response(data, status_code=status, media_type="application/json", headers=headers)
 
 
@@ -278,7 +278,7 @@ def build_app(source: Marketplace | Callable[[], Marketplace], *, follow_wall_cl
         lines = "".join(
             json.dumps(o, ensure_ascii=False, separators=(",", ":")) + "\n" for o in mp.truth(seller_id, account)
         )
-        return Response(lines.encode("utf-8"), media_type="application/x-ndjson")
+        return Response(lines.encode("utf-8", "backslashreplace"), media_type="application/x-ndjson")
 
     async def get_stats(request: Request) -> Response:
         return _json(200, mp.stats())
