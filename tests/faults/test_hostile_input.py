@@ -101,6 +101,12 @@ def hostile_events(draw: st.DrawFn) -> tuple[str, Any, datetime | None]:
     return wire_type, payload, created
 
 
+def caught_up(rt, market) -> None:  # type: ignore[no-untyped-def]
+    """Twelve hours of trading, synced: the accounts are subscribed and the queue is empty."""
+    market.advance(timedelta(hours=12))
+    assert {r.status for r in sync_all(rt).values()} == {"succeeded"}
+
+
 def deliver_and_sync(rt, market, events: list[tuple[str, Any, datetime | None]]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     """Inject the events ahead of two hours of trading, sync once; the received-events rows
     of the injected events by id (checked: one each, with raw payload and, if rejected,
@@ -128,8 +134,7 @@ def real_orders(rt) -> list[dict]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.usefixtures("connected")
 def test_hostile_payloads_never_crash_lose_or_block(rt, market, tmp_path):
-    market.advance(timedelta(hours=12))
-    assert {r.status for r in sync_all(rt).values()} == {"succeeded"}  # subscribed, caught up
+    caught_up(rt, market)
     injected: dict[str, Any] = {}
 
     @settings(max_examples=15, deadline=None, derandomize=True,
@@ -170,8 +175,7 @@ def test_hostile_payloads_never_crash_lose_or_block(rt, market, tmp_path):
 @pytest.mark.usefixtures("connected")
 def test_nul_characters_are_rejected_and_never_block_the_queue(rt, market):
     """U+0000 in the type, the order id, a name: kept (rejected or applied), never a stuck queue."""
-    market.advance(timedelta(hours=12))
-    assert {r.status for r in sync_all(rt).values()} == {"succeeded"}  # subscribed, caught up
+    caught_up(rt, market)
     order = PAYLOADS["Channel:Order.New"]
     rows = deliver_and_sync(rt, market, [
         ("Channel:Order.New\u0000", {**order, "orderId": "FUZZ-nul-type"}, None),
@@ -186,8 +190,7 @@ def test_nul_characters_are_rejected_and_never_block_the_queue(rt, market):
 def test_lone_surrogate_escapes_are_kept_as_replacement_characters_and_never_block(rt, market):
     """`"\\ud800"` is valid JSON but no UTF-8 text can hold what it decodes to: before, such an
     entry's log row could not be written, and every sync of the account failed on it."""
-    market.advance(timedelta(hours=12))
-    assert {r.status for r in sync_all(rt).values()} == {"succeeded"}  # subscribed, caught up
+    caught_up(rt, market)
     order = PAYLOADS["Channel:Order.New"]
     rows = deliver_and_sync(rt, market, [
         ("Channel:Order.New", {**order, "orderId": "FUZZ-lone-\ud800"}, None),

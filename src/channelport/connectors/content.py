@@ -48,6 +48,23 @@ def may_hold_lone_surrogate(body: bytes) -> bool:
     return _SURROGATE_ESCAPE.search(body) is not None
 
 
+def lenient_loads(body: bytes) -> Any:
+    """The standard library's reading of a channel's JSON answer, made storable.
+
+    It accepts what a sloppy server may still send (a lone surrogate escape, deep
+    nesting); bytes that are not UTF-8 are replaced rather than losing a whole answer to
+    one byte, and so are lone surrogates (`without_lone_surrogates`). ValueError for a
+    body that is not JSON, or nested too deeply to read.
+    """
+    try:
+        value = json.loads(body)
+    except UnicodeDecodeError:
+        value = json.loads(body.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+    return without_lone_surrogates(value) if may_hold_lone_surrogate(body) else value
+
+
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 

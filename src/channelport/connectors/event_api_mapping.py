@@ -36,7 +36,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import SchemaValidator, core_schema, from_json
 
 from channelport.connectors.base import Received, Screen, Settled
-from channelport.connectors.content import content_digest, entry_text, may_hold_lone_surrogate, without_lone_surrogates
+from channelport.connectors.content import content_digest, entry_text, lenient_loads
 from channelport.domain.events import (
     CANCEL_REASONS,
     ITEM_STATUSES,
@@ -349,23 +349,14 @@ class WireAckAnswer(_Answer):
 def _loads(body: bytes) -> Any:
     """One JSON decode (pydantic-core's parser: about a quarter faster than `json`).
 
-    Only when that refuses the body does the standard library try, because it accepts
-    what a sloppy server might still send (a lone surrogate escape, deeper nesting);
-    bytes that are not UTF-8 are replaced rather than losing a whole page to one byte,
-    and so are lone surrogates (`content.without_lone_surrogates`).
-    Raises ValueError when the body is not JSON at all.
+    Only when that refuses the body does the standard library try (`content.lenient_loads`:
+    a lone surrogate escape, deeper nesting, bytes that are not UTF-8). Raises ValueError
+    when the body is not JSON at all.
     """
     try:
         return from_json(body)
     except ValueError:
-        pass
-    try:
-        value = json.loads(body)
-    except UnicodeDecodeError:
-        value = json.loads(body.decode("utf-8", errors="replace"))
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    return without_lone_surrogates(value) if may_hold_lone_surrogate(body) else value
+        return lenient_loads(body)
 
 
 def decode_page(body: bytes) -> list[Any]:

@@ -55,7 +55,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channelport import __version__ as _version
 from channelport.connectors.base import AccountConfig, Batch, EventImport, Received
-from channelport.connectors.content import may_hold_lone_surrogate, without_lone_surrogates
+from channelport.connectors.content import lenient_loads
 from channelport.connectors.event_api_client import (
     backoff_wait,
     NEVER_RETRIED_5XX,
@@ -851,13 +851,7 @@ def loads(body: bytes) -> Any:
     if head and head not in b'{["-0123456789tfn':
         preview = " ".join(body[:80].decode("utf-8", errors="replace").split())
         raise ProtocolError(f"the answer is not JSON (it starts with {preview!r}); is the URL the API's?")
-    try:
-        value = json.loads(body)
-    except UnicodeDecodeError:
-        value = json.loads(body.decode("utf-8", errors="replace"))
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    return without_lone_surrogates(value) if may_hold_lone_surrogate(body) else value
+    return lenient_loads(body)
 
 
 def json_or_none(body: bytes) -> Any:
