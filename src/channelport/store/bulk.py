@@ -17,9 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Connection, Integer, String, Table
+from sqlalchemy.types import TypeEngine
 
-from channelport.store.types import sqlite_instant, utc_instant
+from channelport.store.types import UTCDateTime, sqlite_instant, utc_instant
 
 
 CHUNK = 500  # values per IN list: well below every backend's parameter limit
@@ -91,10 +92,12 @@ class Bulk:
             return json.dumps(value)
 
     def insert(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-        """Insert the rows: one executemany on SQLite, one COPY on PostgreSQL.
+        """Insert the rows: one executemany on SQLite, one binary COPY on PostgreSQL.
 
         psycopg's executemany sends a statement per row; COPY streams them all, and was
-        most of the difference between the two databases' backfills.
+        most of the difference between the two databases' backfills. In the binary form
+        the server parses no text into numbers and instants: a page of 1,000 log rows
+        took 17 ms instead of 19.5 (bench/README.md, session 9).
         """
         if not rows:
             return
@@ -104,7 +107,9 @@ class Bulk:
             self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
             return
         driver = self.conn.connection.driver_connection  # the same transaction as self.conn
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        types = [copy_type(table.c[c].type) for c in columns]
+        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
 
@@ -119,6 +124,26 @@ class Bulk:
 
     def _marker(self, table: Table, column: str) -> str:
         return self._json_mark if table.c[column].type.__class__.__name__ == "JSON" else self._mark
+
+
+def copy_type(column_type: TypeEngine[Any]) -> str:
+    """The PostgreSQL type a binary COPY writes a column's values as (the values `Bulk` makes).
+
+    A JSON column gets text: the binary form of `json` is its text, and `Bulk.json` has
+    written the value as JSON text already. A type not listed raises, so that a new
+    column's type is chosen here rather than guessed.
+    """
+    if isinstance(column_type, UTCDateTime):
+        return "timestamptz"
+    if isinstance(column_type, Boolean):
+        return "bool"
+    if isinstance(column_type, BigInteger):
+        return "int8"
+    if isinstance(column_type, Integer):
+        return "int4"
+    if isinstance(column_type, (String, JSON)):  # Text is a String
+        return "text"
+    raise TypeError(f"no binary COPY type for the column type {column_type!r}")
 
 
 def _quoted(column: str) -> str:
