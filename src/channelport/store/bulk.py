@@ -126,6 +126,15 @@ class Bulk:
         return self._json_mark if table.c[column].type.__class__.__name__ == "JSON" else self._mark
 
 
+_COPY_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (UTCDateTime, "timestamptz"),
+    (Boolean, "bool"),
+    (BigInteger, "int8"),  # before Integer, of which it is a kind
+    (Integer, "int4"),
+    ((String, JSON), "text"),  # Text is a String
+)
+
+
 def copy_type(column_type: TypeEngine[Any]) -> str:
     """The PostgreSQL type a binary COPY writes a column's values as (the values `Bulk` makes).
 
@@ -133,16 +142,9 @@ def copy_type(column_type: TypeEngine[Any]) -> str:
     written the value as JSON text already. A type not listed raises, so that a new
     column's type is chosen here rather than guessed.
     """
-    if isinstance(column_type, UTCDateTime):
-        return "timestamptz"
-    if isinstance(column_type, Boolean):
-        return "bool"
-    if isinstance(column_type, BigInteger):
-        return "int8"
-    if isinstance(column_type, Integer):
-        return "int4"
-    if isinstance(column_type, (String, JSON)):  # Text is a String
-        return "text"
+    for kinds, name in _COPY_TYPES:
+        if isinstance(column_type, kinds):
+            return name
     raise TypeError(f"no binary COPY type for the column type {column_type!r}")
 
 
