@@ -107,9 +107,9 @@ class Bulk:
             self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
             return
         driver = self.conn.connection.driver_connection  # the same transaction as self.conn
-        types = [copy_type(table.c[c].type) for c in columns]
-        with driver.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
+        statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types([copy_type(table.c[c].type) for c in columns])
             for row in rows:
                 copy.write_row(row)
 

@@ -108,8 +108,8 @@ def refresh_statistics(conn: Connection) -> tuple[str, ...]:
     empty tables read whole tables per page. ANALYZE samples and takes no lock that
     blocks reads or writes, but each table costs a few tenths of a second: only the
     tables changed by a fifth since their last ANALYZE are analysed. A request again
-    from a date adds only log rows; analysing the order tables too was a tenth of such a
-    sync at N = 10,000 (bench/README.md, session 9). Returns the tables analysed.
+    from a date adds only log rows; analysing the order tables too took 7.7 % of such a
+    sync's wall time at N = 30,000 (bench/README.md, session 9). Returns the tables analysed.
     """
     if conn.dialect.name != "postgresql":
         return ()
@@ -131,6 +131,7 @@ def stale_tables(conn: Connection) -> tuple[str, ...]:
     stale = []
     for name in HOT_TABLES:
         rows_then, modified = changed.get(name, (-1, None))
-        if not counted or modified is None or rows_then < 0 or modified >= STALE_ROWS + STALE_SHARE * rows_then:
+        never = modified is None or rows_then < 0  # reltuples -1: never analysed (PostgreSQL 14 on)
+        if not counted or never or modified >= STALE_ROWS + STALE_SHARE * rows_then:
             stale.append(name)
     return tuple(stale)
