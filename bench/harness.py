@@ -333,6 +333,24 @@ class Installation:
         return measured, report
 
 
+def compile_channelport() -> None:
+    """Byte-compile Channelport's own modules, as installing it from a wheel does.
+
+    The checkout is installed editable, as source. Where PYTHONDONTWRITEBYTECODE is set
+    (on the machines this benchmark runs on, it is), every `channelport` process compiled
+    its modules again: 0.07-0.08 s of each sync's start-up that an installed copy never
+    pays, and that dlt, installed from a wheel, does not pay either. The compiled files
+    land in `__pycache__` beside the sources (git-ignored); Python checks them against
+    the sources' timestamps, so an edit is never run stale.
+    """
+    import compileall
+    import importlib.util
+
+    spec = importlib.util.find_spec("channelport")
+    for folder in spec.submodule_search_locations if spec and spec.submodule_search_locations else ():
+        compileall.compile_dir(folder, quiet=1)
+
+
 def fresh_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="channelport-bench-"))
 

@@ -37,6 +37,7 @@ from harness import (
     Feed,
     Installation,
     Simulator,
+    compile_channelport,
     fresh_workdir,
     log,
     measure,
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         log("py-spy is not installed: pip install -e '.[bench]'")
         return 2
     RESULTS.mkdir(parents=True, exist_ok=True)
+    compile_channelport()
     kind = ("-repeat" if args.repeat else "") + ("-gil" if args.gil else "")
     stem = RESULTS / f"profile-{args.database}-{args.orders}{kind}"
     raw = stem.with_suffix(".collapsed")

@@ -47,6 +47,7 @@ from harness import (
     Feed,
     Installation,
     Simulator,
+    compile_channelport,
     drop_schemas,
     fresh_workdir,
     leftover_schemas,
@@ -520,6 +521,7 @@ def main() -> int:
             log(f"dropping {len(stale)} schema(s) left by an interrupted run: {', '.join(stale)}")
             drop_schemas(stale)
 
+    compile_channelport()
     began = time.perf_counter()
     earlier: dict[str, Any] = {}
     if args.update and args.output.exists():

@@ -137,6 +137,26 @@ def test_every_command_runs_with_the_collector_thresholds_for_long_backfills(hom
         gc.set_threshold(*before)
 
 
+def test_the_console_script_freezes_the_heap_when_its_command_is_done(home):
+    """The interpreter's exit collections took a tenth of a second and more of every command (collector.py)."""
+    script = (
+        "import gc, sys\n"
+        "from channelport.cli.app import main\n"
+        "sys.argv = ['channelport', *sys.argv[1:]]\n"
+        "before = gc.get_freeze_count()\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exit:\n"
+        "    print(before, gc.get_freeze_count(), exit.code, file=sys.stderr)\n"
+    )
+    for args, code in ((["--version"], "0"), (["import", "show", "nobody"], "2")):
+        done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True,
+                              env={**os.environ, "CHANNELPORT_HOME": str(home)}, timeout=60)
+        before, after, exit_code = done.stderr.split()[-3:]
+        assert (before, exit_code) == ("0", code), done.stderr
+        assert int(after) > 10_000, done.stderr  # the whole heap of the imported libraries
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [

@@ -74,4 +74,8 @@ else:
 
 
 def main() -> None:
-    app()
+    """The console script: the command, then a quick exit (collector.skip_exit_collections)."""
+    try:
+        app()
+    finally:
+        collector.skip_exit_collections()
