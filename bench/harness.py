@@ -182,9 +182,10 @@ def tail(path: Path | None, lines: int = 8) -> str:
 class Simulator:
     """`simserver.py` in a process of its own; `stop()` closes its stdin, which ends it."""
 
-    def __init__(self, feed: Feed, log_path: Path) -> None:
+    def __init__(self, feed: Feed, log_path: Path, *, delay_ms: float = 0.0) -> None:
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen([PYTHON, str(BENCH / "simserver.py"), *feed.sim_args()],
+        delay = ["--delay-ms", str(delay_ms)] if delay_ms else []
+        self.proc = subprocess.Popen([PYTHON, str(BENCH / "simserver.py"), *feed.sim_args(), *delay],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         self.info: dict[str, Any] = {}
         self.log_path = log_path
@@ -310,11 +311,13 @@ class Installation:
     def cli(self, *args: str, timeout: float = 600.0) -> str:
         return run([CHANNELPORT, *args], env=self.env, stderr_to=self.log_path, timeout=timeout)
 
-    def set_up(self, url: str) -> Installation:
+    def set_up(self, url: str, *settings: str) -> Installation:
+        """`settings`: more of the account's `--set KEY=VALUE`."""
         self.home.mkdir(parents=True, exist_ok=True)
         self.cli("init")
+        more = [arg for setting in settings for arg in ("--set", setting)]
         self.cli("account", "add", ACCOUNT, "--kind", "event-api", "--url", url, "--seller-id", SELLER_ID,
-                 "--token-env", "BENCH_TOKEN", "--set", "retry_deadline=60")
+                 "--token-env", "BENCH_TOKEN", "--set", "retry_deadline=60", *more)
         return self
 
     def request_from(self, day: date) -> None:

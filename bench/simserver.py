@@ -39,6 +39,8 @@ def main() -> int:
     parser.add_argument("--settle-days", type=float, default=28.0)
     parser.add_argument("--start", required=True, help="RFC 3339 instant the trading starts at")
     parser.add_argument("--visibility-timeout", type=float, default=3600.0)
+    parser.add_argument("--delay-ms", type=float, default=0.0,
+                        help="hold every protocol answer this long: a channel that far away (bench/latency.py)")
     args = parser.parse_args()
 
     seller_id, _, token = args.seller.partition(":")
@@ -53,6 +55,8 @@ def main() -> int:
     )
     market.generate(orders=args.orders, days=args.days)
     market.advance(timedelta(days=args.settle_days))  # every lifecycle runs to its end
+    if args.delay_ms:
+        market.faults.set(delay_seconds=args.delay_ms / 1000)
     if market.now > datetime.now(UTC):
         print("--start + --days + --settle-days must not be in the future", file=sys.stderr)
         return 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -170,16 +172,69 @@ def test_pull_refuses_a_limit_below_one() -> None:
 # --------------------------------------------------------------------------- ack
 
 
-def test_ack_sends_the_ids_in_chunks_of_100() -> None:
+@pytest.mark.parametrize("at_once", [1, 4])
+def test_ack_sends_the_ids_in_chunks_of_100(at_once: int) -> None:
     channel = ScriptedChannel([ACKED])
     ids = tuple(f"ev-{n}" for n in range(250))
-    with connector(channel) as conn:
+    with connector(channel, ack_concurrency=at_once) as conn:
         conn.ack(Batch(items=(), ack_ids=ids))
     assert [request.method for request in channel.requests] == ["DELETE"] * 3
     assert all(request.url.path == "/api/v2/seller/event" for request in channel.requests)
     chunks = [body["eventIdList"] for body in channel.bodies()]
-    assert [len(chunk) for chunk in chunks] == [100, 100, 50]
-    assert tuple(sum(chunks, [])) == ids
+    if at_once == 1:  # one after another, in the ids' order
+        assert [len(chunk) for chunk in chunks] == [100, 100, 50]
+        assert tuple(sum(chunks, [])) == ids
+    else:  # at once: the same chunks, in whatever order they arrived
+        assert sorted(map(tuple, chunks)) == sorted([ids[:100], ids[100:200], ids[200:]])
+
+
+def _acks_in_flight(at_once: int, pages: int) -> tuple[int, int]:
+    """Acknowledge `pages` hundred ids with a channel that holds each answer until `at_once` are in flight.
+
+    Returns the most requests ever in flight together, and how many were sent.
+    """
+    lock = threading.Lock()
+    in_flight = [0, 0]  # now, most
+    together = threading.Barrier(at_once, timeout=30)  # broken, not hung, if they never come together
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            in_flight[0] += 1
+            in_flight[1] = max(in_flight)
+        together.wait()
+        with lock:
+            in_flight[0] -= 1
+        return ok({"acknowledged": len(json.loads(request.content)["eventIdList"])})
+
+    channel = ScriptedChannel([answer])
+    with connector(channel, ack_concurrency=at_once) as conn:
+        conn.ack(Batch(ack_ids=tuple(f"ev-{n}" for n in range(100 * pages))))
+    return in_flight[1], len(channel.requests)
+
+
+def test_ack_sends_up_to_ack_concurrency_requests_at_once() -> None:
+    """Ten round trips one after another per page would hold a sync to the network's pace."""
+    assert _acks_in_flight(at_once=4, pages=8) == (4, 8)
+    assert _acks_in_flight(at_once=10, pages=10) == (10, 10)
+
+
+def test_a_failed_ack_request_lets_the_others_finish_and_is_raised() -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        chunk = json.loads(request.content)["eventIdList"]
+        return error(400, "BAD_ID", "no such id") if "ev-350" in chunk else ok({"acknowledged": len(chunk)})
+
+    channel = ScriptedChannel([answer])
+    with connector(channel) as conn, pytest.raises(ProtocolError, match="BAD_ID"):
+        conn.ack(Batch(ack_ids=tuple(f"ev-{n}" for n in range(1000))))
+    assert len(channel.requests) == 10  # the other nine were sent and answered all the same
+
+
+@pytest.mark.parametrize("value", [0, 11, "many"])
+def test_ack_concurrency_is_checked(value: Any) -> None:
+    config = AccountConfig(url=CONFIG.url, seller_id=CONFIG.seller_id, token=CONFIG.token,
+                           settings={"ack_concurrency": value})
+    with pytest.raises(UsageError, match="ack_concurrency"):
+        EventApiKind.create(config)
 
 
 def test_ack_of_nothing_sends_nothing() -> None:

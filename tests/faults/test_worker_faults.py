@@ -51,7 +51,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: igno
 @pytest.mark.usefixtures("connected")
 def test_worker_restarted_mid_backfill_completes_it(rt, market, tmp_path):
     market.advance(timedelta(days=40))  # a backfill of several pages per account
-    market.faults.set(delay_seconds=0.3)  # every request slow: the backfill takes long enough to be caught in
+    # Every answer slow, so that the backfill lasts long enough to be caught in. A page costs
+    # a pull and its acknowledgements, several at once beside the next pull: about three
+    # answers' time (connectors/event_api.py).
+    market.faults.set(delay_seconds=1.0)
     log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(channelport_cmd("worker", "run", "--interval", "2", "--concurrency", "2"),
                             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
