@@ -72,7 +72,10 @@ def _decode_pull(body: bytes) -> tuple[list[Any], bool]:
 
 
 class EventApiConnector:
-    """One account on a Channel Event API channel. Not thread-safe: one sync at a time.
+    """One account on a Channel Event API channel, for one sync at a time.
+
+    Its pulls and its acknowledgements may run on two threads at once (the page feed
+    does that); nothing else may share it.
 
     Acknowledging a page of 1,000 events takes ten requests (at most 100 ids each). One
     after another they cost ten round trips per page: on a channel 50 ms away, half a

@@ -13,9 +13,9 @@ what the last one left in their state). Without it, every call runs inline as be
 
 A connector whose acknowledgements may run beside its pulls says `acks_apart = True`;
 its acknowledgements then go to a second thread, one page's after another's, so that
-the next pull need not wait behind them. For a channel 50 ms away that is the
-difference between a page every four round trips and one every three or fewer
-(bench/latency.py).
+the next pull need not wait behind them. On a channel that takes 50 ms to answer, a
+page's ten acknowledgements (four at once) take three answers' time: queued behind the
+pull, they held every pull back by as much (bench/README.md, session 10).
 
 A connector that `screens` (the queue connector) is handed a `screen` with each pull: on
 the channel thread, before the page is mapped, it asks the log which entries are
