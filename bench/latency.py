@@ -19,17 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness import (
-    RESULTS,
-    Database,
-    Feed,
-    Installation,
-    Simulator,
-    compile_channelport,
-    fresh_workdir,
-    log,
-    remove,
-)
+import harness
+from harness import Database, Feed, Installation, Simulator, log
 from run import commit, machine
 
 DEFAULT_ACKS = 4  # EventApiSettings.ack_concurrency
@@ -41,7 +32,7 @@ def measure(orders: int, delay_ms: float, acks: int | None, kind: str) -> dict[s
     `acks` None sets nothing: the account's default, or code from before the setting.
     """
     feed = Feed.for_orders(orders)
-    work = fresh_workdir()
+    work = harness.fresh_workdir()
     sim = Simulator(feed, work / "sim.log", delay_ms=delay_ms)
     db = Database(kind, work, "latency")
     try:
@@ -61,7 +52,7 @@ def measure(orders: int, delay_ms: float, acks: int | None, kind: str) -> dict[s
     finally:
         sim.stop()
         db.drop()
-        remove(work)
+        harness.remove(work)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated ack_concurrency values; 'default' sets none (for older code: "
                              "PYTHONPATH=<its src> python bench/latency.py --acks default)")
     parser.add_argument("--database", default="sqlite", choices=("sqlite", "postgresql"))
-    parser.add_argument("--output", type=Path, default=RESULTS / "latency.json")
+    parser.add_argument("--output", type=Path, default=harness.RESULTS / "latency.json")
     args = parser.parse_args(argv)
     try:
         delays = [float(value) for value in args.delay_ms.split(",")]
@@ -80,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(f"--delay-ms and --acks take comma-separated numbers: {exc}")
 
-    compile_channelport()
+    harness.compile_channelport()
     rows = []
     for delay in delays:
         for ack in acks:
