@@ -23,7 +23,7 @@ import harness
 from harness import Database, Feed, Installation, Simulator, log
 from run import commit, machine
 
-DEFAULT_ACKS = 4  # EventApiSettings.ack_concurrency
+DEFAULT_ACKS = 5  # EventApiSettings.ack_concurrency
 
 
 def measure(orders: int, delay_ms: float, acks: int | None, kind: str) -> dict[str, Any]:

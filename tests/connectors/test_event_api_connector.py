@@ -268,6 +268,7 @@ def test_the_kind_declares_itself() -> None:
     assert EventApiKind.settings_model is EventApiSettings
     defaults = EventApiSettings()
     assert (defaults.timeout, defaults.connect_timeout, defaults.retry_deadline, defaults.max_retry_wait) == (30, 5, 300, 60)
+    assert 1000 // 100 / defaults.ack_concurrency == 2  # a full page's ten acknowledgements in two rounds
 
 
 def test_the_entry_point_loads_the_kind() -> None:

@@ -55,7 +55,7 @@ class EventApiSettings(BaseModel):
     )
     max_retry_wait: float = Field(60.0, gt=0, description="longest single wait between two retries")
     ack_concurrency: int = Field(
-        4, ge=1, le=10, description="acknowledgement requests sent at once (a page of 1,000 events needs ten)"
+        5, ge=1, le=10, description="acknowledgement requests sent at once (a page of 1,000 events needs ten)"
     )
 
     def client_settings(self) -> ClientSettings:

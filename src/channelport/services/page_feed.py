@@ -14,7 +14,7 @@ what the last one left in their state). Without it, every call runs inline as be
 A connector whose acknowledgements may run beside its pulls says `acks_apart = True`;
 its acknowledgements then go to a second thread, one page's after another's, so that
 the next pull need not wait behind them. On a channel that takes 50 ms to answer, a
-page's ten acknowledgements (four at once) take three answers' time: queued behind the
+page's ten acknowledgements (five at once) take two answers' time: queued behind the
 pull, they held every pull back by as much (bench/README.md, session 10).
 
 A connector that `screens` (the queue connector) is handed a `screen` with each pull: on
