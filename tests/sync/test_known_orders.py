@@ -19,10 +19,10 @@ from tests.domain.builders import at, line
 from tests.sync.conftest import mismatches
 
 
-def _state(order_id: str, items: int) -> OrderState:
+def _state(order_id: str, items: int, status: str = "CREATED") -> OrderState:
     lines = tuple(LineState(line(str(n)), "UNSHIPPED", "PAID") for n in range(items))
     when = at(0)
-    return OrderState(order_id, "S-1", "CREATED", when, when, "EUR", lines, when, when, when, when)
+    return OrderState(order_id, "S-1", status, when, when, "EUR", lines, when, when, when, when)
 
 
 def test_the_bound_counts_orders_and_their_items():
@@ -37,6 +37,25 @@ def test_the_bound_counts_orders_and_their_items():
     assert known.weight == 6
     known.remember({"D": (4, _state("D", 20))})  # heavier than the bound: nothing is kept
     assert len(known) == 0 and known.weight == 0
+
+
+def test_finished_orders_leave_first_when_the_cache_is_full():
+    known = KnownOrders(limit=8)  # four orders of one item each
+    known.remember({"LIVE-OLD": (1, _state("LIVE-OLD", 1, "ACCEPTED"))})
+    known.remember({"SHIPPED": (2, _state("SHIPPED", 1, "SHIPPED"))})
+    known.remember({"CANCELLED": (3, _state("CANCELLED", 1, "CANCELED_BY_BUYER"))})
+    known.remember({"LIVE-NEW": (4, _state("LIVE-NEW", 1, "PARTIALLY_SHIPPED"))})
+    known.take(["SHIPPED"])  # used last, but finished all the same
+    known.remember({"NEW": (5, _state("NEW", 1))})  # one over: the finished order used least recently goes
+    assert set(known.take(["LIVE-OLD", "SHIPPED", "LIVE-NEW", "NEW"])[0]) == {"LIVE-OLD", "SHIPPED", "LIVE-NEW", "NEW"}
+    known.remember({"MORE": (6, _state("MORE", 1))})  # then the other finished one
+    assert known.take(["SHIPPED"]) == ({}, {"SHIPPED"})
+    known.remember({"NEW": (5, _state("NEW", 1, "SHIPPED"))})  # a live order that finishes moves over
+    known.remember({"LAST": (7, _state("LAST", 1))})
+    assert known.take(["NEW"]) == ({}, {"NEW"})
+    known.remember({"EVEN-MORE": (8, _state("EVEN-MORE", 1))})  # nothing finished is left: the oldest live one
+    assert known.take(["LIVE-OLD"]) == ({}, {"LIVE-OLD"})
+    assert len(known) == 4 and known.weight == 8
 
 
 @pytest.mark.usefixtures("connected")
