@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004"  # the newest script in migrations/versions (tests/store/test_schema.py checks it)
+HEAD_REVISION = "0005"  # the newest script in migrations/versions (tests/store/test_schema.py checks it)
 
 
 def alembic_config() -> Config:
