@@ -20,7 +20,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# `make bench`: N = 10,000 and 100,000 orders on SQLite and PostgreSQL (10 to 30 minutes);
+# `make bench`: N = 10,000 and 100,000 orders on SQLite and PostgreSQL (7 to 30 minutes);
 # `make bench QUICK=1`: N = 2,000 (the CI smoke run); `make bench PROFILE=1`: profile one sync.
 # Writes bench/results/latest.json and latest.png; see bench/README.md.
 BENCH_STAMP := $(VENV)/.bench-installed
