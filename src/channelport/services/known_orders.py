@@ -7,17 +7,18 @@ else writes these orders meanwhile, and `OrderState` is immutable, so a kept sta
 be shared safely. The engine remembers states only after their transaction committed;
 a rolled-back page leaves the cache as it was, matching the database.
 
-The cache is bounded so memory stays flat however long the backfill is; an order that
-fell out is simply read from the database again. When it is full, finished orders
-(shipped or cancelled) leave first, least recently used first, and only then live ones:
-a live order's next status step is on its way, while most finished orders never hear
-from the channel again (a return, a late answer to a cancellation request). With the
-default bound and 100,000 orders, least recently used alone looked 158,918 orders up in
-the database (100,000 of them new ones); finished first, 109,247 (bench/README.md,
-session 11). The
-bound counts an order and each of its items (about 0.45 KB each, with equal lines and
-amounts shared: domain/shared.py), so a shop with large orders keeps fewer of them, not
-more memory. The bound is the setting `CHANNELPORT_ORDER_CACHE`; 0 keeps nothing.
+The cache has a bound, so its memory stops growing however long the backfill is; an
+order that fell out is simply read from the database again. The bound counts an order
+and each of its items (about 0.45 KB each, with equal lines and amounts shared:
+domain/shared.py), so a shop with large orders keeps fewer of them, not more memory.
+The bound is the setting `CHANNELPORT_ORDER_CACHE`; 0 keeps nothing.
+
+When it is full, finished orders (shipped or cancelled) leave first, least recently used
+first, and only then live ones: a live order's next status step is on its way, while most
+finished orders never hear from the channel again (a return, a late answer to a
+cancellation request). With the default bound and 100,000 orders, least recently used
+alone looked 158,918 orders up in the database (100,000 of them new ones); finished
+first, 109,247 (bench/README.md, session 11).
 """
 
 from __future__ import annotations
