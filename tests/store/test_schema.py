@@ -133,3 +133,41 @@ def test_only_parked_events_are_indexed_by_order_and_their_lookup_reads_no_other
         assert "ix_received_events_account_order" not in names
     finally:
         engine.dispose()
+
+
+def test_rows_without_a_digest_skip_its_index_and_the_lookup_by_digest_still_uses_it(home, database_url):
+    """A replay's row has no digest (migration 0005 leaves it out of the index); the
+    planner must still see that `digest IN (...)` can only want rows the index holds."""
+    from sqlalchemy import event, text
+
+    from channelport.store import received as received_repo
+
+    engine = make_engine(database_url)
+    sqlite = engine.dialect.name == "sqlite"
+    asked: list[tuple[str, object]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _keep(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "digest IN" in statement:
+            asked.append((statement, parameters))
+
+    try:
+        with engine.begin() as conn:
+            if sqlite:
+                sql = conn.execute(text(
+                    "SELECT sql FROM sqlite_master WHERE name = 'ix_received_events_account_digest'")).scalar()
+                assert sql is not None and sql.endswith("WHERE digest IS NOT NULL")
+            else:
+                sql = conn.execute(text(
+                    "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_received_events_account_digest'")).scalar()
+                assert sql is not None and sql.endswith("WHERE (digest IS NOT NULL)")
+                conn.execute(text("SET LOCAL enable_seqscan = off"))  # an empty table: see the test above
+            assert received_repo.settled_digests(conn, 1, ["a" * 64, "b" * 64]) == {}
+            assert len(asked) == 1
+            statement, parameters = asked[0]
+            explain = "EXPLAIN QUERY PLAN" if sqlite else "EXPLAIN"
+            plan = [str(row[-1]) for row in conn.exec_driver_sql(f"{explain} {statement}", parameters)]
+        assert any("ix_received_events_account_digest" in step for step in plan), plan
+        assert not any(step.startswith("SCAN received_events") or "Seq Scan" in step for step in plan), plan
+    finally:
+        engine.dispose()
