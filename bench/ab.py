@@ -38,21 +38,22 @@ def main() -> int:
         return 2
 
     feed = Feed.for_orders(args.orders)
-    rates: dict[str, list[tuple[float, float]]] = {tree: [] for tree in args.trees}
+    rates: dict[str, list[tuple[float, float, float]]] = {tree: [] for tree in args.trees}
     for round_number in range(1, args.rounds + 1):
         for tree in args.trees:
-            first, repeat = _first_and_repeat(feed, args.database, tree)
-            rates[tree].append((first, repeat))
-            log(f"round {round_number} {tree}: first {first:,.0f} events/s, repeat {repeat:,.0f} events/s")
-    for tree, pairs in rates.items():
-        firsts, repeats = [p[0] for p in pairs], [p[1] for p in pairs]
+            first, repeat, peak = _first_and_repeat(feed, args.database, tree)
+            rates[tree].append((first, repeat, peak))
+            log(f"round {round_number} {tree}: first {first:,.0f} events/s ({peak:,.0f} MB peak), "
+                f"repeat {repeat:,.0f} events/s")
+    for tree, runs in rates.items():
+        firsts, repeats, peaks = [r[0] for r in runs], [r[1] for r in runs], [r[2] for r in runs]
         print(f"{tree}: first {_span(firsts)}, repeat {_span(repeats)}, repeat / first {sum(repeats) / sum(firsts):.2f}x "
-              "(sums of the rounds)")
+              f"(sums of the rounds), first's peak RSS {_span(peaks)} MB")
     return 0
 
 
-def _first_and_repeat(feed: Feed, database: str, tree: str) -> tuple[float, float]:
-    """events/s of the first backfill and of the same request again, with `tree`'s code."""
+def _first_and_repeat(feed: Feed, database: str, tree: str) -> tuple[float, float, float]:
+    """events/s of the first backfill and of the same request again, and the first's peak RSS (MB)."""
     work = fresh_workdir()
     sim = Simulator(feed, work / "sim.log")  # the channel is the same for every tree: this checkout's
     db = Database(database, work, "ab")
@@ -62,12 +63,12 @@ def _first_and_repeat(feed: Feed, database: str, tree: str) -> tuple[float, floa
         db.create()
         os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(tree).resolve()), env_before]))
         install = Installation(db, work / "home", work / "channelport.log").set_up(sim.url)
-        rates = []
+        runs = []
         for _ in range(2):
             install.request_from(feed.from_date)
             measured, report = install.sync()
-            rates.append(report["events"] / measured.seconds)
-        return rates[0], rates[1]
+            runs.append((report["events"] / measured.seconds, measured.peak_rss_mb))
+        return runs[0][0], runs[1][0], runs[0][1]
     finally:
         sim.stop()
         db.drop()
