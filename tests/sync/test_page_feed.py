@@ -69,6 +69,9 @@ def test_a_stopped_sync_stores_the_page_it_fetched_ahead(rt, market, monkeypatch
     report = sync_account(rt, accounts_service.get_account(rt, "shop-one"), trigger="manual",
                           on_progress=stop_after_two, stop=stop)
     assert report.status == "stopped"
-    assert report.events == 3 * 25  # the two pages, then the one already fetched when told to stop
+    # The two pages, then the one already fetched when told to stop; on PostgreSQL one
+    # more, because a page is decided while the one before is written (sync._Writer).
+    in_flight = 1 if rt.engine.dialect.name == "postgresql" else 0
+    assert report.events == (3 + in_flight) * 25
     book = market.stats()["sellers"]["S-1001"]
     assert book["inFlight"] == 0 and book["queued"] > 0  # nothing left invisible; the rest waits its turn

@@ -32,7 +32,7 @@ from channelport.connectors import content
 from channelport.connectors.base import Received, Screen, Settled
 from channelport.domain.events import OrderSeen
 from channelport.store import received as received_repo
-from channelport.store.db import read_only
+from channelport.store.db import read_only, spare_connection
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class _Screen:
         if self.quiet_pages % SAMPLE_EVERY:
             self.quiet_pages += 1
             return {}
-        if not self._spare_connection():
+        if not spare_connection(self.engine):
             return {}
         try:
             with read_only(self.engine) as conn:
@@ -101,12 +101,6 @@ class _Screen:
         self.quiet_pages = 0 if found else self.quiet_pages + 1
         return found
 
-    def _spare_connection(self) -> bool:
-        """Fewer connections out than the pool keeps: taking one neither waits nor overflows."""
-        pool = self.engine.pool
-        checkedout, size = getattr(pool, "checkedout", None), getattr(pool, "size", None)
-        return checkedout is None or size is None or checkedout() < size()
-
 
 def find_replays(
     conn: Connection,
@@ -115,12 +109,14 @@ def find_replays(
     digests: dict[str, str],
     recorded: Collection[str],
     reconsider: Collection[str],
+    also: Mapping[str, Settled] | None = None,
 ) -> dict[str, Settled]:
     """Event ids of `items` that repeat a settled event, each with the event it repeats.
 
     Ids recorded already (`recorded`) or being decided again (`reconsider`) are left to
     the rules, which know what to do with their existing rows. Entries the channel
-    thread found already (`settled`) count without a second lookup.
+    thread found already (`settled`) count without a second lookup. `also` holds the
+    digests a page still being written settles, which `conn` may not see yet.
     """
     found: dict[str, Settled] = {}
     candidates: dict[str, str] = {}
@@ -134,5 +130,7 @@ def find_replays(
             candidates[event_id] = digests[event_id]
     if candidates:
         known = received_repo.settled_digests(conn, account_id, candidates.values())
+        if also:
+            known = {**also, **known}
         found.update({event_id: known[digest] for event_id, digest in candidates.items() if digest in known})
     return found

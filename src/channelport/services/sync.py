@@ -10,6 +10,14 @@
 
 An effect is always committed before its event is acknowledged, so a crash anywhere
 loses nothing; a redelivered event is recognised by its id or by the domain rules.
+
+On PostgreSQL step 4 is split in two, so that the server's work on one page and the
+rules of the next overlap: a page is decided from a read of the database plus what the
+page before it (written, not yet committed) records, then written and committed in one
+transaction on a writer thread that renews the lease first. The lease is what makes
+deciding outside the writing transaction safe: only its holder writes the account's
+orders and log, and a page whose lease renewal fails writes nothing. A page still
+commits all its rows at once, and only after that is it acknowledged.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,8 +44,9 @@ from channelport.connectors.content import entry_text
 from channelport.connectors.registry import get_kind
 from channelport.domain import codec
 from channelport.domain.accounts import Account
-from channelport.domain.events import EventType, OrderSeen
+from channelport.domain.events import DomainEvent, EventType, OrderSeen
 from channelport.domain.inbox import InboxResult, InboxView, ParkedEvent, process
+from channelport.domain.order import OrderState
 from channelport.domain.outcomes import Outcome
 from channelport.errors import ChannelportError, CredentialsRejected, SyncRefused
 from channelport.services.accounts import connector_config
@@ -48,7 +58,7 @@ from channelport.services.runtime import Runtime
 from channelport.store import accounts as accounts_repo
 from channelport.store import orders as orders_repo
 from channelport.store import received as received_repo
-from channelport.store.db import refresh_statistics, unit_of_work
+from channelport.store.db import read_only, refresh_statistics, spare_connection, unit_of_work
 from channelport.store.tables import connector_state, sync_runs
 
 log = logging.getLogger(__name__)
@@ -76,6 +86,12 @@ class SyncProgress:
 
     def count(self, event_type: str, outcome: str, n: int = 1) -> None:
         self.counts.setdefault(event_type, Counter())[outcome] += n
+
+    def add(self, events: int, counts: dict[str, Counter[str]]) -> None:
+        """A stored page: its events and its outcomes by event type."""
+        self.events += events
+        for event_type, per_outcome in counts.items():
+            self.counts.setdefault(event_type, Counter()).update(per_outcome)
 
     def totals(self) -> Counter[str]:
         total: Counter[str] = Counter()
@@ -245,41 +261,68 @@ class _SyncRun:
         the queue. Only ids that come back after THIS sync acknowledged them show a channel
         that ignores acknowledgements; a few such pages in a row end the sync as failed
         instead of looping forever.
+
+        On PostgreSQL a page's writes run on a writer thread while the next page is
+        decided (`_Writer`): the storing thread would otherwise wait for the server about
+        half of a backfill. A page is acknowledged only once its own commit returned.
         """
-        acked = _RecentIds(ACKED_PAGES)
-        repeat_pages = 0
-        last_state = None
+        self._acked = _RecentIds(ACKED_PAGES)
+        self._repeat_pages = 0
+        self._last_state = None
         self.progress.phase = "importing"
+        writer = _Writer(self) if self.rt.engine.dialect.name == "postgresql" else None
         with PageFeed(connector, PAGE_SIZE, screen=screen_for(self.rt.engine, self.account.id)) as feed:
-            while not self.stop.is_set() or feed.pending:  # a page fetched ahead is stored before stopping
-                batch = feed.next_page(more=not self.stop.is_set())
-                if batch.empty:
-                    if batch.state is not None:  # a polling scan may end on a page with nothing to import
-                        with unit_of_work(self.rt.engine) as conn:
-                            _save_state(conn, self.account.id, batch.state, self.rt.now())
-                    feed.finish()
-                    return True
-                self._store_batch(batch, enabled)
-                feed.ack(batch)
-                self.progress.batches += 1
-                if self.progress.batches in STATISTICS_PAGES or self.progress.batches % STATISTICS_EVERY == 0:
-                    with unit_of_work(self.rt.engine) as conn:
-                        refresh_statistics(conn)
-                self.progress.events += len(batch.items)
-                self.on_progress(self.progress)
-                ids = [item.event_id for item in batch.items]
-                moved = batch.state is not None and batch.state != last_state  # a polling cursor advancing
-                last_state = batch.state
-                repeat_pages = repeat_pages + 1 if acked.contains_all(ids) and not moved else 0
-                acked.add(ids)
-                if repeat_pages >= REPEAT_PAGES_LIMIT:
-                    raise ChannelportError(
-                        f"the channel sent {REPEAT_PAGES_LIMIT} pages in a row of events this sync had already "
-                        "acknowledged (it ignores acknowledgements); everything received is imported, the sync "
-                        "stopped so it cannot loop forever"
-                    )
-            feed.finish()
+            try:
+                while not self.stop.is_set() or feed.pending:  # a page fetched ahead is stored before stopping
+                    batch = feed.next_page(more=not self.stop.is_set())
+                    if batch.empty:
+                        if writer is not None:
+                            self._settle(writer.wait(), feed)
+                        if batch.state is not None:  # a polling scan may end on a page with nothing to import
+                            with unit_of_work(self.rt.engine) as conn:
+                                _save_state(conn, self.account.id, batch.state, self.rt.now())
+                        feed.finish()
+                        return True
+                    if writer is None or not spare_connection(self.rt.engine):  # no connection to spare: alone
+                        self._settle(None if writer is None else writer.wait(), feed)
+                        self._settle(self._store_batch(batch, enabled), feed)
+                        continue
+                    with read_only(self.rt.engine) as conn:
+                        plan = self._plan(conn, batch, enabled, frozenset(), writer.in_flight)
+                    self._settle(writer.wait(), feed)
+                    writer.start(plan)
+                if writer is not None:
+                    self._settle(writer.wait(), feed)
+                feed.finish()
+            finally:
+                if writer is not None:
+                    writer.close()  # after a failure: the page in flight ends (committed or not) before the sync
         return False
+
+    def _settle(self, plan: _PagePlan | None, feed: PageFeed) -> None:
+        """A page's transaction committed: keep its orders, acknowledge it, count it."""
+        if plan is None:
+            return
+        self._remember(plan)
+        batch = plan.batch
+        feed.ack(batch)
+        self.progress.batches += 1
+        if self.progress.batches in STATISTICS_PAGES or self.progress.batches % STATISTICS_EVERY == 0:
+            with unit_of_work(self.rt.engine) as conn:
+                refresh_statistics(conn)
+        self.progress.add(len(batch.items), plan.counts)
+        self.on_progress(self.progress)
+        ids = [item.event_id for item in batch.items]
+        moved = batch.state is not None and batch.state != self._last_state  # a polling cursor advancing
+        self._last_state = batch.state
+        self._repeat_pages = self._repeat_pages + 1 if self._acked.contains_all(ids) and not moved else 0
+        self._acked.add(ids)
+        if self._repeat_pages >= REPEAT_PAGES_LIMIT:
+            raise ChannelportError(
+                f"the channel sent {REPEAT_PAGES_LIMIT} pages in a row of events this sync had already "
+                "acknowledged (it ignores acknowledgements); everything received is imported, the sync "
+                "stopped so it cannot loop forever"
+            )
 
     def reprocess(self, items: Sequence[Received], enabled: frozenset[EventType]) -> SyncReport:
         """Decide recorded events again (`events retry`): same path as a pulled batch."""
@@ -293,8 +336,9 @@ class _SyncRun:
         try:
             for start in range(0, len(items), PAGE_SIZE):
                 chunk = tuple(items[start : start + PAGE_SIZE])
-                self._store_batch(Batch(items=chunk), enabled, reconsider=frozenset(i.event_id for i in chunk))
-                self.progress.events += len(chunk)
+                plan = self._store_batch(Batch(items=chunk), enabled, reconsider=frozenset(i.event_id for i in chunk))
+                self._remember(plan)
+                self.progress.add(len(chunk), plan.counts)
                 self.on_progress(self.progress)
         except ChannelportError as exc:
             status, error = "failed", str(exc)
@@ -302,50 +346,112 @@ class _SyncRun:
 
     def _store_batch(
         self, batch: Batch, enabled: frozenset[EventType], *, reconsider: frozenset[str] = frozenset()
-    ) -> None:
-        """Record, apply and store one batch in one transaction.
+    ) -> _PagePlan:
+        """Record, apply and store one batch in one transaction; the caller remembers it once committed.
 
         Ids in `reconsider` are recorded already but decided again (their rows updated).
         """
+        with unit_of_work(self.rt.engine) as conn:
+            self._renew_lease(conn)
+            plan = self._plan(conn, batch, enabled, reconsider, None)
+            self._write(conn, plan, None)
+        return plan
+
+    def _renew_lease(self, conn: Connection) -> None:
+        if not accounts_repo.renew_lease(conn, self.account.id, owner=self.owner, until=self._lease_until()):
+            raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
+
+    def _plan(
+        self,
+        conn: Connection,
+        batch: Batch,
+        enabled: frozenset[EventType],
+        reconsider: frozenset[str],
+        before: _PagePlan | None,
+    ) -> _PagePlan:
+        """Read what one batch needs and decide it: everything of a page but its writes.
+
+        `before` is the page still being written (not committed): what it records, the
+        orders it changes and the events it parks are read from it, not from `conn`,
+        which may or may not see them yet. Where `conn` sees them already, they are the
+        same: both are that page's own writes.
+        """
         now = self.rt.now()
         account_id = self.account.id
-        with unit_of_work(self.rt.engine) as conn:
-            if not accounts_repo.renew_lease(conn, account_id, owner=self.owner, until=self._lease_until()):
-                raise LeaseLost("the account's lease was taken over by another process; this sync stopped")
-            raw_texts: dict[str, str] = {}  # made once (a queue connector hands them over), for the log and the digest
-            for item in batch.items:
-                if item.event_id not in raw_texts:
-                    raw_texts[item.event_id] = item.text if item.text is not None else _raw_text(item.raw)
-            digests = {item.event_id: d for item in batch.items
-                       if (d := content_digest(item, raw_texts[item.event_id])) is not None}
-            seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in batch.items])
-            replays = find_replays(conn, account_id, batch.items, digests, seen, reconsider)
-            rest = tuple(self._mapped(item) for item in batch.items if item.event_id not in replays)
-            order_ids = {item.event.order_id for item in rest if item.event is not None}
-            stored, missing = self.known.take(order_ids)
-            stored.update(orders_repo.load_orders(conn, account_id, missing))
-            items = expand_snapshots(rest, {oid: state for oid, (_pk, state) in stored.items()})
-            if any(isinstance(item.event, OrderSeen) for item in rest):  # derived events have ids of their own
-                seen = received_repo.recorded_outcomes(conn, account_id, [item.event_id for item in items])
-            decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
-            events = [item.event for item in items if item.event is not None]
-            parked = received_repo.parked_events(conn, account_id, order_ids - stored.keys())
-            view = InboxView(
-                orders={order_id: state for order_id, (_pk, state) in stored.items()},
-                parked={order_id: [ParkedEvent(e) for e in evs] for order_id, evs in parked.items()},
-                seen={event_id: Outcome(outcome) for event_id, outcome in decided.items()},
-            )
-            result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
-            pks = self._write_orders(conn, stored, result, now)
-            self._write_log(conn, items, seen, decided, result, now, digests, raw_texts)
-            self._write_replays(conn, batch.items, replays, now)
-            self._write_history(conn, pks, result, now)
-            if batch.state is not None:
-                _save_state(conn, account_id, batch.state, now)
-            self._write_run_progress(conn)
-        # Committed: what the database holds now is what the next page may start from.
-        self.known.remember(stored)
-        self.known.remember({order_id: (pks[order_id], state) for order_id, state in result.orders.items()})
+        raw_texts: dict[str, str] = {}  # made once (a queue connector hands them over), for the log and the digest
+        for item in batch.items:
+            if item.event_id not in raw_texts:
+                raw_texts[item.event_id] = item.text if item.text is not None else _raw_text(item.raw)
+        digests = {item.event_id: d for item in batch.items
+                   if (d := content_digest(item, raw_texts[item.event_id])) is not None}
+        seen = self._recorded(conn, [item.event_id for item in batch.items], before)
+        replays = find_replays(conn, account_id, batch.items, digests, seen, reconsider,
+                               also=None if before is None else before.settled)
+        rest = tuple(self._mapped(item) for item in batch.items if item.event_id not in replays)
+        order_ids = {item.event.order_id for item in rest if item.event is not None}
+        stored: dict[str, tuple[int | None, OrderState]] = {}
+        if before is not None:
+            changed = before.orders
+            stored.update((oid, changed[oid]) for oid in order_ids if oid in changed)
+        found, missing = self.known.take(order_ids - stored.keys())
+        stored.update(found)
+        stored.update(orders_repo.load_orders(conn, account_id, missing))
+        items = expand_snapshots(rest, {oid: state for oid, (_pk, state) in stored.items()})
+        if any(isinstance(item.event, OrderSeen) for item in rest):  # derived events have ids of their own
+            seen = self._recorded(conn, [item.event_id for item in items], before)
+        decided = {event_id: outcome for event_id, outcome in seen.items() if event_id not in reconsider}
+        events = [item.event for item in items if item.event is not None]
+        parked = received_repo.parked_events(conn, account_id, order_ids - stored.keys())
+        if before is not None:
+            _add_parked(parked, before.parked, order_ids - stored.keys())
+        view = InboxView(
+            orders={order_id: state for order_id, (_pk, state) in stored.items()},
+            parked={order_id: [ParkedEvent(e) for e in evs] for order_id, evs in parked.items()},
+            seen={event_id: Outcome(outcome) for event_id, outcome in decided.items()},
+        )
+        result = process(view, events, seller_id=self.account.seller_id, enabled=enabled)
+        plan = _PagePlan(batch, now, stored, result)
+        self._log_rows(plan, items, seen, decided, digests, raw_texts)
+        self._replay_rows(plan, batch.items, replays)
+        plan.history = _history_rows(result)
+        plan.progress = self._with_pages(before, plan)
+        return plan
+
+    def _with_pages(self, *pages: _PagePlan | None) -> tuple[int, dict[str, dict[str, int]]]:
+        """The run's figures as they will be once these pages are stored too (for its row)."""
+        figures = SyncProgress(self.account.name, events=self.progress.events)
+        figures.add(0, self.progress.counts)
+        for page in pages:
+            if page is not None:
+                figures.add(len(page.batch.items), page.counts)
+        return figures.events, figures.counts_json()
+
+    def _recorded(self, conn: Connection, event_ids: list[str], before: _PagePlan | None) -> dict[str, str]:
+        seen = received_repo.recorded_outcomes(conn, self.account.id, event_ids)
+        if before is not None:
+            seen.update((event_id, before.outcomes[event_id]) for event_id in event_ids if event_id in before.outcomes)
+        return seen
+
+    def _write(self, conn: Connection, plan: _PagePlan, before: _PagePlan | None) -> None:
+        """Store a decided page: orders, log rows, replays, history, connector state, run progress."""
+        account_id = self.account.id
+        stored = plan.stored
+        if before is not None and any(pk is None for pk, _state in stored.values()):
+            stored = {oid: (before.pks[oid] if pk is None else pk, state) for oid, (pk, state) in stored.items()}
+        plan.pks = self._write_orders(conn, stored, plan.result, plan.now)
+        received_repo.insert_rows(conn, account_id, plan.new_rows, now=plan.now, run_id=self.progress.run_id)
+        received_repo.update_outcomes(conn, account_id, plan.updates)
+        received_repo.insert_rows(conn, account_id, plan.replay_rows, now=plan.now, run_id=self.progress.run_id)
+        orders_repo.insert_history(conn, plan.pks, plan.history, now=plan.now)
+        if plan.batch.state is not None:
+            _save_state(conn, account_id, plan.batch.state, plan.now)
+        self._write_run_progress(conn, *plan.progress)
+        plan.stored = stored
+
+    def _remember(self, plan: _PagePlan) -> None:
+        """Committed: what the database holds now is what the next page may start from."""
+        self.known.remember({oid: entry for oid, entry in plan.stored.items() if entry[0] is not None})
+        self.known.remember({order_id: (plan.pks[order_id], state) for order_id, state in plan.result.orders.items()})
 
     def _mapped(self, item: Received) -> Received:
         """An entry the channel thread took for a replay, whose id the log holds already: the rules decide it."""
@@ -369,70 +475,65 @@ class _SyncRun:
         orders_repo.update_orders(conn, self.account.id, changed, now=now)
         return pks
 
-    def _write_log(
+    def _log_rows(
         self,
-        conn: Connection,
+        plan: _PagePlan,
         items: Sequence[Received],
         seen: dict[str, str],
         decided: dict[str, str],
-        result: InboxResult,
-        now: datetime,
         digests: dict[str, str],
         raw_texts: dict[str, str],
     ) -> None:
         """One row per event id with its final outcome: inserted, or updated where recorded."""
-        new_rows: list[received_repo.NewRow] = []
-        updates: list[received_repo.OutcomeUpdate] = []
+        result = plan.result
+        new_rows, updates = plan.new_rows, plan.updates
         domain_results = iter(result.results)
         ids_here: set[str] = set()
         for item in items:
             if item.event is not None:
                 res = next(domain_results)
                 event_type, outcome, reason = str(item.event.type), str(res.outcome), res.reason
-                self.progress.count(event_type, outcome)
+                plan.count(event_type, outcome)
                 if not res.record:
                     continue
                 normalized = codec.encode(item.event) if res.outcome is Outcome.PARKED else None
                 order_id = item.event.order_id
+                if res.outcome is Outcome.PARKED:
+                    plan.parked.setdefault(order_id, []).append(item.event)
             else:
                 event_type = UNKNOWN if item.unknown else "invalid"
                 if item.event_id in ids_here or decided.get(item.event_id, "ignored") != "ignored":
-                    self.progress.count(event_type, "duplicate")
+                    plan.count(event_type, "duplicate")
                     continue
                 outcome = "unknown" if item.unknown else "rejected"
                 reason, normalized, order_id = item.problem, None, _order_id_of(item.raw)
-                self.progress.count(event_type, outcome)
+                plan.count(event_type, outcome)
             ids_here.add(item.event_id)
+            plan.outcomes[item.event_id] = outcome
             if item.event_id in seen:
                 updates.append(received_repo.OutcomeUpdate(item.event_id, outcome, reason, normalized))
                 continue
-            new_rows.append(
-                received_repo.NewRow(
-                    event_id=_storable(item.event_id),
-                    wire_type=_storable(item.wire_type[:100]),
-                    event_type=None if item.event is None else str(item.event.type),
-                    order_id=None if order_id is None else _storable(order_id),
-                    created_at=item.created_at,
-                    outcome=outcome,
-                    reason=None if reason is None else _storable(reason),
-                    raw=raw_texts.get(item.event_id) or _raw_text(item.raw),  # derived events: their snapshot
-                    normalized=normalized,
-                    digest=digests.get(item.event_id),
-                )
+            row = received_repo.NewRow(
+                event_id=_storable(item.event_id),
+                wire_type=_storable(item.wire_type[:100]),
+                event_type=None if item.event is None else str(item.event.type),
+                order_id=None if order_id is None else _storable(order_id),
+                created_at=item.created_at,
+                outcome=outcome,
+                reason=None if reason is None else _storable(reason),
+                raw=raw_texts.get(item.event_id) or _raw_text(item.raw),  # derived events: their snapshot
+                normalized=normalized,
+                digest=digests.get(item.event_id),
             )
+            new_rows.append(row)
+            if row.digest is not None and row.event_type is not None and outcome in received_repo.FINAL_APPLIED:
+                plan.settled.setdefault(row.digest, Settled(row.event_id, row.event_type, row.order_id))
         for res in result.resolved:
             updates.append(received_repo.OutcomeUpdate(res.event.event_id, str(res.outcome), res.reason, None))
-            self.progress.count(str(res.event.type), "unparked" if res.outcome is Outcome.APPLIED else str(res.outcome))
-        received_repo.insert_rows(conn, self.account.id, new_rows, now=now, run_id=self.progress.run_id)
-        received_repo.update_outcomes(conn, self.account.id, updates)
+            plan.outcomes[res.event.event_id] = str(res.outcome)
+            plan.count(str(res.event.type), "unparked" if res.outcome is Outcome.APPLIED else str(res.outcome))
 
-    def _write_replays(
-        self,
-        conn: Connection,
-        items: Sequence[Received],
-        replays: dict[str, Settled],
-        now: datetime,
-    ) -> None:
+    def _replay_rows(self, plan: _PagePlan, items: Sequence[Received], replays: dict[str, Settled]) -> None:
         """Events that repeat a settled one (services/replays.py): a duplicate row each, nothing applied.
 
         Type and order are the settled event's: the content is the same, so its mapping is.
@@ -464,26 +565,10 @@ class _SyncRun:
                 normalized=None,
                 repeat_of=original.event_id,
             )
+            plan.outcomes[item.event_id] = duplicate
         for event_type, count in per_type.items():
-            self.progress.count(event_type, duplicate, count)
-        received_repo.insert_rows(conn, self.account.id, list(rows.values()), now=now, run_id=self.progress.run_id)
-
-    def _write_history(self, conn: Connection, pks: dict[str, int], result: InboxResult, now: datetime) -> None:
-        rows = [
-            orders_repo.HistoryRow(
-                order_id=res.event.order_id,
-                event_id=res.event.event_id,
-                event_type=str(res.event.type),
-                created_at=res.event.created_at,
-                part=change.part,
-                before=change.before,
-                after=change.after,
-            )
-            for res in [*result.results, *result.resolved]
-            if res.outcome is Outcome.APPLIED
-            for change in res.changes
-        ]
-        orders_repo.insert_history(conn, pks, rows, now=now)
+            plan.count(event_type, duplicate, count)
+        plan.replay_rows = list(rows.values())
 
     # --- the sync run row -----------------------------------------------------------
 
@@ -510,12 +595,8 @@ class _SyncRun:
                 ).inserted_primary_key[0]
             )
 
-    def _write_run_progress(self, conn: Connection) -> None:
-        conn.execute(
-            update(sync_runs)
-            .where(sync_runs.c.id == self.progress.run_id)
-            .values(events=self.progress.events, counts=self.progress.counts_json())
-        )
+    def _write_run_progress(self, conn: Connection, events: int, counts: dict[str, dict[str, int]]) -> None:
+        conn.execute(update(sync_runs).where(sync_runs.c.id == self.progress.run_id).values(events=events, counts=counts))
 
     def _finish(self, status: str, error: str | None) -> SyncReport:
         finished = self.rt.now()
@@ -575,6 +656,112 @@ class _RecentIds:
 
     def add(self, ids: Sequence[str]) -> None:
         self._pages.append(frozenset(ids))
+
+
+@dataclass
+class _PagePlan:
+    """One page decided and not yet written: its rows, and what the next page must know of it.
+
+    `stored` has the orders the page read, with their primary keys; a key is None for an
+    order the page before created and had not committed yet (`_SyncRun._write` finds it
+    in that page's `pks`). `outcomes`, `settled`, `orders` and `parked` are what the page
+    records, as the next page would read them back once it committed.
+    """
+
+    batch: Batch
+    now: datetime
+    stored: dict[str, tuple[int | None, OrderState]]
+    result: InboxResult
+    new_rows: list[received_repo.NewRow] = field(default_factory=list)
+    updates: list[received_repo.OutcomeUpdate] = field(default_factory=list)
+    replay_rows: list[received_repo.NewRow] = field(default_factory=list)
+    history: list[orders_repo.HistoryRow] = field(default_factory=list)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)  # outcomes by event type, once stored
+    progress: tuple[int, dict[str, dict[str, int]]] = (0, {})  # the run row's figures with this page
+    outcomes: dict[str, str] = field(default_factory=dict)  # event id -> outcome recorded by this page
+    settled: dict[str, Settled] = field(default_factory=dict)  # digest -> an event this page settles
+    parked: dict[str, list[DomainEvent]] = field(default_factory=dict)  # order id -> events it parks
+    pks: dict[str, int] = field(default_factory=dict)  # filled by the write: every order's primary key
+
+    def count(self, event_type: str, outcome: str, n: int = 1) -> None:
+        self.counts.setdefault(event_type, Counter())[outcome] += n
+
+    @property
+    def orders(self) -> dict[str, tuple[int | None, OrderState]]:
+        """The orders this page leaves changed or created, as the next page starts from them."""
+        return {oid: (self.stored[oid][0] if oid in self.stored else None, state)
+                for oid, state in self.result.orders.items()}
+
+
+class _Writer:
+    """Writes one decided page at a time on a thread of its own, in a transaction of its own.
+
+    PostgreSQL answers each statement of a page from another process: meanwhile the
+    storing thread decides the next page instead of waiting. At most one page is in
+    flight, and it commits before the next one starts, so the pages still commit one
+    after the other, each with its lease renewed first; `wait` hands back a committed
+    page, or raises what its write raised.
+    """
+
+    def __init__(self, run: _SyncRun) -> None:
+        self.run = run
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
+        self._page: Future[_PagePlan] | None = None
+        self.in_flight: _PagePlan | None = None
+        self._last: _PagePlan | None = None  # the page committed last: its keys for orders it created
+
+    def start(self, plan: _PagePlan) -> None:
+        before = self._last
+        self.in_flight = plan
+        self._page = self._pool.submit(self._commit, plan, before)
+
+    def wait(self) -> _PagePlan | None:
+        """The page in flight once committed; None when there is none."""
+        if self._page is None:
+            return None
+        page, self._page = self._page, None
+        try:
+            self._last = page.result()
+            return self._last
+        finally:
+            self.in_flight = None
+
+    def close(self) -> None:
+        if self._page is not None:
+            self._page.exception()  # wait for it; whatever it raised was raised already, or is moot
+        self._pool.shutdown(wait=True)
+
+    def _commit(self, plan: _PagePlan, before: _PagePlan | None) -> _PagePlan:
+        with unit_of_work(self.run.rt.engine) as conn:
+            self.run._renew_lease(conn)
+            self.run._write(conn, plan, before)
+        return plan
+
+
+def _history_rows(result: InboxResult) -> list[orders_repo.HistoryRow]:
+    return [
+        orders_repo.HistoryRow(
+            order_id=res.event.order_id,
+            event_id=res.event.event_id,
+            event_type=str(res.event.type),
+            created_at=res.event.created_at,
+            part=change.part,
+            before=change.before,
+            after=change.after,
+        )
+        for res in [*result.results, *result.resolved]
+        if res.outcome is Outcome.APPLIED
+        for change in res.changes
+    ]
+
+
+def _add_parked(parked: dict[str, list[DomainEvent]], more: dict[str, list[DomainEvent]], order_ids: set[str]) -> None:
+    """Events the page in flight parks, added where the database may not show them yet (oldest first)."""
+    for order_id in order_ids & more.keys():
+        known = parked.get(order_id, [])
+        ids = {event.event_id for event in known}
+        merged = known + [event for event in more[order_id] if event.event_id not in ids]
+        parked[order_id] = sorted(merged, key=lambda event: event.created_at)  # stable: as the log orders them
 
 
 def expand_snapshots(items: Sequence[Received], stored: dict[str, Any]) -> tuple[Received, ...]:

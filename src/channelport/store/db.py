@@ -85,6 +85,18 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def spare_connection(engine: Engine) -> bool:
+    """Fewer connections out than the pool keeps: taking one more neither waits nor overflows.
+
+    Work that only saves time (a replay screen, a page decided beside the one being
+    written) asks first, so that a worker syncing many accounts at once never waits
+    for a connection, or opens more than its documented share, for it.
+    """
+    pool = engine.pool
+    checkedout, size = getattr(pool, "checkedout", None), getattr(pool, "size", None)
+    return checkedout is None or size is None or checkedout() < size()
+
+
 @contextmanager
 def read_only(engine: Engine) -> Iterator[Connection]:
     """A connection for queries; nothing it does is committed, and it takes no write lock."""
