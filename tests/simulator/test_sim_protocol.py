@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -17,6 +20,7 @@ from channelport.simulator import (
     NEW,
     STATUS,
     Marketplace,
+    SimServer,
 )
 from channelport.simulator.wire import ms_to_text, parse_timestamp_us
 
@@ -267,6 +271,37 @@ def test_acknowledge_counts_only_live_ids(market: Marketplace, client: httpx.Cli
     assert client.request("DELETE", "/v2/seller/event", json=body).json() == {"acknowledged": 2}
     assert client.request("DELETE", "/v2/seller/event", json={"eventIdList": ids}).json() == {"acknowledged": 2}
     assert client.request("DELETE", "/v2/seller/event", json={"eventIdList": ids}).json() == {"acknowledged": 0}
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_a_client_gone_before_its_body_arrived_acknowledges_nothing_and_leaves_no_traceback(
+    market: Marketplace, client: httpx.Client, server: SimServer
+) -> None:
+    market.generate(orders=3, days=1)
+    subscribe(client, since="2026-11-01T00:00:00Z")
+    ids = [e["id"] for e in pull(client, limit=4)]
+    body = json.dumps({"eventIdList": ids}).encode()
+    head = (f"DELETE /v2/seller/event HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer token-1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    records = _Records()
+    uvicorn_errors = logging.getLogger("uvicorn.error")  # where uvicorn reports an exception in the app
+    uvicorn_errors.addHandler(records)
+    try:
+        with socket.create_connection((server.host, server.port)) as sock:
+            sock.sendall(head + body[:10])  # and then the client is gone, as a kill -9 mid-request leaves it
+        time.sleep(0.5)
+    finally:
+        uvicorn_errors.removeHandler(records)
+    assert not [m for m in records.messages if "Exception in ASGI application" in m]
+    assert client.request("DELETE", "/v2/seller/event", json={"eventIdList": ids}).json() == {"acknowledged": len(ids)}
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ from typing import Any, Self
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
@@ -52,7 +52,10 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 
 async def _body(request: Request) -> Any:
-    raw = await request.body()
+    try:
+        raw = await request.body()
+    except ClientDisconnect:  # a client killed mid-request: nothing is done, and there is no one to answer
+        raise ProtocolError("the client went away before its body arrived") from None
     if not raw:
         raise ProtocolError("a JSON body is required")
     try:
