@@ -84,11 +84,8 @@ class SyncProgress:
     counts: dict[str, Counter[str]] = field(default_factory=dict)
     phase: str = "starting"
 
-    def count(self, event_type: str, outcome: str, n: int = 1) -> None:
-        self.counts.setdefault(event_type, Counter())[outcome] += n
-
     def add(self, events: int, counts: dict[str, Counter[str]]) -> None:
-        """A stored page: its events and its outcomes by event type."""
+        """A stored page: its events and its outcomes by event type (`_PagePlan.count`)."""
         self.events += events
         for event_type, per_outcome in counts.items():
             self.counts.setdefault(event_type, Counter()).update(per_outcome)
