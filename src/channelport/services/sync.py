@@ -284,10 +284,11 @@ class _SyncRun:
                         self._settle(None if writer is None else writer.wait(), feed)
                         self._settle(self._store_batch(batch, enabled), feed)
                         continue
+                    before = writer.in_flight
                     with read_only(self.rt.engine) as conn:
-                        plan = self._plan(conn, batch, enabled, frozenset(), writer.in_flight)
+                        plan = self._plan(conn, batch, enabled, frozenset(), before)
                     self._settle(writer.wait(), feed)
-                    writer.start(plan)
+                    writer.start(plan, before)
                 if writer is not None:
                     self._settle(writer.wait(), feed)
                 feed.finish()
@@ -705,10 +706,9 @@ class _Writer:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="writer")
         self._page: Future[_PagePlan] | None = None
         self.in_flight: _PagePlan | None = None
-        self._last: _PagePlan | None = None  # the page committed last: its keys for orders it created
 
-    def start(self, plan: _PagePlan) -> None:
-        before = self._last
+    def start(self, plan: _PagePlan, before: _PagePlan | None) -> None:
+        """Write `plan`, decided with `before` in flight: its keys fill those `plan` lacks."""
         self.in_flight = plan
         self._page = self._pool.submit(self._commit, plan, before)
 
@@ -718,8 +718,7 @@ class _Writer:
             return None
         page, self._page = self._page, None
         try:
-            self._last = page.result()
-            return self._last
+            return page.result()
         finally:
             self.in_flight = None
 
