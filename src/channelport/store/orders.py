@@ -72,7 +72,8 @@ def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState
         return {}
     bulk = Bulk(conn)
     bulk.insert(orders, ORDER_COLUMNS, [_order_row(bulk, account_id, state, now) for state in states])
-    pks = _pks(conn, account_id, [state.order_id for state in states])
+    pks = dict(bulk.fetch_in("SELECT order_id, id FROM orders", account_id, "order_id",
+                             [state.order_id for state in states]))
     instant = bulk.maybe_instant
     bulk.insert(
         order_items,
@@ -90,15 +91,6 @@ def insert_orders(conn: Connection, account_id: int, states: Sequence[OrderState
         ],
     )
     _insert_cancellations(conn, account_id, [(pks[s.order_id], c) for s in states for c in s.cancellations])
-    return pks
-
-
-def _pks(conn: Connection, account_id: int, order_ids: Sequence[str]) -> dict[str, int]:
-    pks: dict[str, int] = {}
-    for chunk in chunks(order_ids):
-        query = select(orders.c.order_id, orders.c.id).where(orders.c.account_id == account_id,
-                                                             orders.c.order_id.in_(chunk))
-        pks.update((order_id, pk) for order_id, pk in conn.execute(query))
     return pks
 
 
