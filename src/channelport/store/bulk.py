@@ -1,4 +1,4 @@
-"""Many rows in one `executemany`, handed to the driver as plain tuples.
+"""Many rows per statement (`executemany`, `COPY`), handed to the driver as plain tuples.
 
 The sync writes thousands of rows per page. Through SQLAlchemy Core every value of
 every row passes its column type's bind processor (instants, JSON) and every row is
@@ -122,8 +122,8 @@ class Bulk:
         table and one UPDATE joined to it. psycopg's pipelined `executemany` waits for
         the server many times per batch, and after each wait its thread must win the
         interpreter lock back: beside the storing thread deciding the next page
-        (services/sync.py, `_Writer`), 700 order updates took 400-650 ms that way instead
-        of 10-15, and through the staging table 60 ms (7 ms with nothing beside it). Arrays
+        (services/sync.py, `_Writer`), 700 order updates took 390-650 ms that way instead
+        of 10-18, and through the staging table 65 ms (6-8 ms with nothing beside it). Arrays
         (`UPDATE ... FROM unnest(...)`) wait once, but psycopg builds them in Python, which
         cost more than the waits saved (bench/README.md, session 13).
         """
