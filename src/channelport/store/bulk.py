@@ -106,12 +106,8 @@ class Bulk:
             marks = ", ".join("?" for _ in columns)
             self.conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", list(rows))
             return
-        driver = self.conn.connection.driver_connection  # the same transaction as self.conn
-        statement = f"COPY {table.name} ({names}) FROM STDIN (FORMAT BINARY)"
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            copy.set_types([copy_type(table.c[c].type) for c in columns])
-            for row in rows:
-                copy.write_row(row)
+        with self._driver_cursor() as cursor:
+            _copy(cursor, f"{table.name} ({names})", [copy_type(table.c[c].type) for c in columns], rows)
 
     def update(
         self, table: Table, columns: Sequence[str], keys: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -143,8 +139,7 @@ class Bulk:
             f"{_quoted(c)} = v.{_quoted(c)}" + ("::json" if isinstance(table.c[c].type, JSON) else "") for c in columns
         )
         where = " AND ".join(f"t.{_quoted(k)} = v.{_quoted(k)}" for k in keys)
-        driver = self.conn.connection.driver_connection  # the same transaction as self.conn
-        with driver.cursor() as cursor:
+        with self._driver_cursor() as cursor:
             # Created once per connection, emptied by each commit; emptied here too, in case
             # one transaction updates the same columns twice. One round trip for both.
             cursor.execute(
@@ -152,11 +147,12 @@ class Bulk:
                 f"({', '.join(f'{_quoted(n)} {kind}' for n, kind in zip(names, kinds))}) ON COMMIT DELETE ROWS; "
                 f"DELETE FROM {staged}"
             )
-            with cursor.copy(f"COPY {staged} FROM STDIN (FORMAT BINARY)") as copy:
-                copy.set_types(kinds)
-                for row in rows:
-                    copy.write_row(row)
+            _copy(cursor, staged, kinds, rows)
             cursor.execute(f"UPDATE {table.name} AS t SET {sets} FROM {staged} AS v WHERE {where}")
+
+    def _driver_cursor(self) -> Any:
+        """A psycopg cursor in the same transaction as `self.conn` (PostgreSQL only)."""
+        return self.conn.connection.driver_connection.cursor()
 
 
 _COPY_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
@@ -179,6 +175,14 @@ def copy_type(column_type: TypeEngine[Any]) -> str:
         if isinstance(column_type, kinds):
             return name
     raise TypeError(f"no binary COPY type for the column type {column_type!r}")
+
+
+def _copy(cursor: Any, target: str, kinds: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows into `target` (a table, with its column list where not all) by one binary COPY."""
+    with cursor.copy(f"COPY {target} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(list(kinds))
+        for row in rows:
+            copy.write_row(row)
 
 
 def _staging_table(table: Table, columns: Sequence[str]) -> str:
